@@ -1,0 +1,429 @@
+"""Appending to a project's log: group commit, expected versions, idempotency, hash chain.
+
+Concurrent appends to one project queue at that project's writer, which drains every waiting
+request into one transaction (a "group"): lock the head, look up the streams/ids/keys the group
+touches, decide each request in Python (conflicts and duplicates fail only their own request),
+COPY the new rows, move the head, NOTIFY, COMMIT. Up to `max_in_flight` groups run on separate
+connections; the head's row lock orders them, so commit order is position order.
+
+Retry: the same idempotency key, or the same client event ids, returns the original result.
+Conflict: a wrong expected version fails that request, nothing of it is written.
+Crash: all of a group is in one transaction; a broken connection around COMMIT is reported as
+AppendOutcomeUnknown (retry with the same key is safe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from events.canonical import (
+    GENESIS_HASH,
+    canonical_event_bytes,
+    chain_hash,
+    encode_canonical,
+)
+from events.envelope import AppendedEvent, NewEvent
+from events.errors import (
+    AppendOutcomeUnknown,
+    DuplicateEventId,
+    EventStoreError,
+    IdempotencyKeyReused,
+    ProjectNotFound,
+    WrongExpectedVersion,
+)
+
+log = logging.getLogger("impactlog.events.append")
+
+LOCK_HEAD = "SELECT * FROM lock_head_for_append($1, $2::text[], $3::uuid[], $4::text[])"
+
+EVENT_COLUMNS = (
+    "project_id",
+    "position",
+    "event_id",
+    "stream_id",
+    "stream_version",
+    "type",
+    "schema_version",
+    "occurred_on",
+    "recorded_at",
+    "data",
+    "metadata",
+    "prev_hash",
+    "hash",
+)
+
+MOVE_HEAD = """
+WITH head AS (
+    UPDATE log_heads SET position = $2, hash = $3, last_recorded_at = $4
+     WHERE project_id = $1
+), stream_versions AS (
+    INSERT INTO streams (project_id, stream_id, version)
+    SELECT $1, s.stream_id, s.version FROM unnest($5::text[], $6::int[]) AS s(stream_id, version)
+    ON CONFLICT (project_id, stream_id) DO UPDATE SET version = EXCLUDED.version
+), keys AS (
+    INSERT INTO idempotency_keys (project_id, key, fingerprint, result)
+    SELECT $1, k.key, k.fingerprint, k.result
+      FROM unnest($7::text[], $8::bytea[], $9::json[]) AS k(key, fingerprint, result)
+)
+SELECT pg_notify($10, $1 || ' ' || $2::text)
+"""
+
+CREATE_HEAD = """
+INSERT INTO log_heads (project_id, position, hash) VALUES ($1, 0, $2)
+ON CONFLICT (project_id) DO NOTHING
+"""
+
+_results_encoder = msgspec.json.Encoder()
+_results_decoder = msgspec.json.Decoder(list[AppendedEvent])
+
+GroupObserver = Callable[[str, int, int, float], None]
+"""Called after each committed group: (project, events, requests, seconds)."""
+
+
+class _Request:
+    """One caller's append, waiting in a project's queue."""
+
+    __slots__ = ("data", "events", "fingerprint", "future", "idempotency_key", "metadata")
+
+    def __init__(
+        self,
+        events: Sequence[NewEvent],
+        idempotency_key: str | None,
+        future: asyncio.Future[list[AppendedEvent]],
+    ) -> None:
+        self.events = events
+        self.idempotency_key = idempotency_key
+        self.future = future
+        # Encoded once, before the head lock is taken.
+        self.data = [encode_canonical(e.data) for e in events]
+        self.metadata = [encode_canonical(e.metadata) for e in events]
+        self.fingerprint = _fingerprint(events, self.data)
+
+
+def _fingerprint(events: Sequence[NewEvent], data: Sequence[bytes]) -> bytes:
+    """What makes two requests "the same" for an idempotency key (metadata excluded: a retry
+    carries a new request id)."""
+    digest = hashlib.sha256()
+    for event, payload in zip(events, data, strict=True):
+        digest.update(
+            encode_canonical(
+                [
+                    event.stream_id,
+                    event.type,
+                    event.schema_version,
+                    event.occurred_on,
+                    event.expected_version,
+                    str(event.event_id) if event.event_id else None,
+                ]
+            )
+        )
+        digest.update(payload)
+    return digest.digest()
+
+
+class _Lookup(msgspec.Struct, frozen=True):
+    """What the head lock returned: head, stream versions, known event ids and keys."""
+
+    position: int
+    hash: bytes
+    recorded_at: dt.datetime | None
+    stream_versions: dict[str, int]
+    known_events: dict[uuid.UUID, tuple[int, str, int, str, str]]
+    known_keys: dict[str, tuple[str, list[AppendedEvent]]]
+
+
+class _Group:
+    """The rows and head moves of one transaction, built from a _Lookup."""
+
+    def __init__(self, project_id: str, lookup: _Lookup, recorded_at: dt.datetime) -> None:
+        self.project_id = project_id
+        self.position = lookup.position
+        self.hash = lookup.hash
+        self.recorded_at = recorded_at
+        self.versions = dict(lookup.stream_versions)
+        self.touched: dict[str, int] = {}
+        self.rows: list[tuple[Any, ...]] = []
+        self.keys: list[tuple[str, bytes, str]] = []
+
+    def add(self, request: _Request) -> list[AppendedEvent]:
+        """Append one request's events to the group, or raise without changing the group."""
+        staged: dict[str, int] = {}
+        for index, event in enumerate(request.events):
+            current = staged.get(event.stream_id, self.versions.get(event.stream_id, 0))
+            if event.expected_version is not None and event.expected_version != current:
+                raise WrongExpectedVersion(event.stream_id, event.expected_version, current, index)
+            staged[event.stream_id] = current + 1
+        results: list[AppendedEvent] = []
+        staged.clear()
+        for event, data, metadata in zip(request.events, request.data, request.metadata, strict=True):
+            version = staged.get(event.stream_id, self.versions.get(event.stream_id, 0)) + 1
+            staged[event.stream_id] = version
+            self.position += 1
+            event_id = event.event_id or uuid.uuid4()
+            prev_hash = self.hash
+            self.hash = chain_hash(
+                prev_hash,
+                canonical_event_bytes(
+                    project_id=self.project_id,
+                    position=self.position,
+                    event_id=event_id,
+                    stream_id=event.stream_id,
+                    stream_version=version,
+                    event_type=event.type,
+                    schema_version=event.schema_version,
+                    occurred_on=event.occurred_on,
+                    recorded_at=self.recorded_at,
+                    data=data,
+                    metadata=metadata,
+                ),
+            )
+            self.rows.append(
+                (
+                    self.project_id,
+                    self.position,
+                    event_id,
+                    event.stream_id,
+                    version,
+                    event.type,
+                    event.schema_version,
+                    event.occurred_on,
+                    self.recorded_at,
+                    data.decode(),
+                    metadata.decode(),
+                    prev_hash,
+                    self.hash,
+                )
+            )
+            results.append(
+                AppendedEvent(
+                    event_id=event_id,
+                    position=self.position,
+                    stream=event.stream_id,
+                    stream_version=version,
+                )
+            )
+        self.versions.update(staged)
+        self.touched.update(staged)
+        if request.idempotency_key is not None:
+            self.keys.append(
+                (request.idempotency_key, request.fingerprint, _results_encoder.encode(results).decode())
+            )
+        return results
+
+
+def _replayed(request: _Request, lookup: _Lookup) -> list[AppendedEvent] | None:
+    """The original answer if this request was already appended (same key or same event ids)."""
+    key = request.idempotency_key
+    if key is not None and key in lookup.known_keys:
+        fingerprint, results = lookup.known_keys[key]
+        if fingerprint != request.fingerprint.hex():
+            raise IdempotencyKeyReused(key)
+        return results
+    ids = [e.event_id for e in request.events]
+    if not any(i is not None and i in lookup.known_events for i in ids):
+        return None
+    results = []
+    for index, (event, data) in enumerate(zip(request.events, request.data, strict=True)):
+        known = lookup.known_events.get(event.event_id) if event.event_id else None
+        if known is None or (known[1], known[3], known[4]) != (event.stream_id, event.type, data.decode()):
+            raise DuplicateEventId(str(event.event_id), index)
+        position, stream_id, version, _, _ = known
+        results.append(
+            AppendedEvent(event_id=event.event_id, position=position, stream=stream_id, stream_version=version)  # type: ignore[arg-type]
+        )
+    return results
+
+
+class ProjectWriter:
+    """The queue and group-commit loop of one project's log in this process."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        project_id: str,
+        *,
+        channel: str,
+        observer: GroupObserver | None,
+        max_group_events: int,
+        max_in_flight: int,
+    ) -> None:
+        self._pool = pool
+        self._project_id = project_id
+        self._channel = channel
+        self._observer = observer
+        self._max_group_events = max_group_events
+        self._max_in_flight = max_in_flight
+        self._pending: collections.deque[_Request] = collections.deque()
+        self._in_flight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def append(
+        self, events: Sequence[NewEvent], idempotency_key: str | None
+    ) -> list[AppendedEvent]:
+        """Queue one all-or-nothing request and wait for its group to commit."""
+        future: asyncio.Future[list[AppendedEvent]] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Request(events, idempotency_key, future))
+        self._start_drains()
+        return await future
+
+    def _start_drains(self) -> None:
+        while self._pending and self._in_flight < self._max_in_flight:
+            self._in_flight += 1
+            task = asyncio.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                group = self._take_group()
+                await self._commit(group)
+        finally:
+            self._in_flight -= 1
+            if self._pending:
+                self._start_drains()
+
+    def _take_group(self) -> list[_Request]:
+        """Take waiting requests up to the size cap; a request that repeats a key or event id of
+        an earlier one in the group waits for the next group so it sees that one's result."""
+        group: list[_Request] = []
+        keys: set[str] = set()
+        ids: set[uuid.UUID] = set()
+        deferred: list[_Request] = []
+        size = 0
+        while self._pending and size < self._max_group_events:
+            request = self._pending.popleft()
+            request_ids = {e.event_id for e in request.events if e.event_id is not None}
+            if (request.idempotency_key in keys) or (ids & request_ids):
+                deferred.append(request)
+                continue
+            if request.idempotency_key is not None:
+                keys.add(request.idempotency_key)
+            ids |= request_ids
+            group.append(request)
+            size += len(request.events)
+        self._pending.extendleft(reversed(deferred))
+        return group
+
+    async def _commit(self, group: list[_Request]) -> None:
+        started = time.perf_counter()
+        try:
+            async with self._pool.acquire() as connection:
+                try:
+                    outcomes = await self._write(connection, group)
+                except (asyncpg.PostgresError, asyncpg.DataError) as error:
+                    if len(group) == 1:
+                        outcomes = [error]
+                    else:
+                        # One bad request must not fail the others: decide each on its own.
+                        outcomes = []
+                        for request in group:
+                            try:
+                                outcomes.extend(await self._write(connection, [request]))
+                            except (asyncpg.PostgresError, asyncpg.DataError) as single_error:
+                                outcomes.append(single_error)
+        except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError) as error:
+            unknown = AppendOutcomeUnknown(
+                f"the database connection failed during the append ({error}); "
+                "retry with the same Idempotency-Key"
+            )
+            outcomes = [unknown] * len(group)
+        for request, outcome in zip(group, outcomes, strict=True):
+            if request.future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                request.future.set_exception(outcome)
+            else:
+                request.future.set_result(outcome)
+        elapsed = time.perf_counter() - started
+        written = sum(len(o) for o in outcomes if isinstance(o, list))
+        if self._observer is not None:
+            self._observer(self._project_id, written, len(group), elapsed)
+
+    async def _write(
+        self, connection: asyncpg.Connection, group: Sequence[_Request]
+    ) -> list[list[AppendedEvent] | BaseException]:
+        """One transaction for the whole group; returns each request's result or refusal."""
+        streams = sorted({e.stream_id for r in group for e in r.events})
+        event_ids = [e.event_id for r in group for e in r.events if e.event_id is not None]
+        keys = [r.idempotency_key for r in group if r.idempotency_key is not None]
+        outcomes: list[list[AppendedEvent] | BaseException] = []
+        async with connection.transaction():
+            row = await connection.fetchrow(LOCK_HEAD, self._project_id, streams, event_ids, keys)
+            if row is None or row["head_position"] is None:
+                return [ProjectNotFound(self._project_id) for _ in group]
+            lookup = _decode_lookup(row)
+            now = dt.datetime.now(dt.UTC)
+            recorded_at = max(now, lookup.recorded_at) if lookup.recorded_at else now
+            batch = _Group(self._project_id, lookup, recorded_at)
+            for request in group:
+                try:
+                    replayed = _replayed(request, lookup)
+                    outcomes.append(replayed if replayed is not None else batch.add(request))
+                except EventStoreError as refusal:
+                    outcomes.append(refusal)
+            if batch.rows:
+                await connection.copy_records_to_table(
+                    "events", records=batch.rows, columns=EVENT_COLUMNS
+                )
+                await connection.execute(
+                    MOVE_HEAD,
+                    self._project_id,
+                    batch.position,
+                    batch.hash,
+                    batch.recorded_at,
+                    list(batch.touched),
+                    list(batch.touched.values()),
+                    [k[0] for k in batch.keys],
+                    [k[1] for k in batch.keys],
+                    [k[2] for k in batch.keys],
+                    self._channel,
+                )
+        if batch.rows:
+            log.info(
+                "append",
+                extra={
+                    "project": self._project_id,
+                    "first_position": batch.rows[0][1],
+                    "last_position": batch.position,
+                    "events": len(batch.rows),
+                    "requests": len(group),
+                },
+            )
+        return outcomes
+
+
+def _decode_lookup(row: asyncpg.Record) -> _Lookup:
+    known_events = {
+        uuid.UUID(e[0]): (int(e[1]), str(e[2]), int(e[3]), str(e[4]), str(e[5]))
+        for e in msgspec.json.decode(row["known_events"])
+    }
+    known_keys = {
+        str(k[0]): (str(k[1]), _results_decoder.decode(msgspec.json.encode(k[2])))
+        for k in msgspec.json.decode(row["known_keys"])
+    }
+    return _Lookup(
+        position=row["head_position"],
+        hash=bytes(row["head_hash"]),
+        recorded_at=row["head_recorded_at"],
+        stream_versions=msgspec.json.decode(row["stream_versions"], type=dict[str, int]),
+        known_events=known_events,
+        known_keys=known_keys,
+    )
+
+
+async def create_log(connection: asyncpg.Connection | asyncpg.Pool, project_id: str) -> bool:
+    """Create an empty log for a project; False if it already existed."""
+    status = await connection.execute(CREATE_HEAD, project_id, GENESIS_HASH)
+    return bool(status == "INSERT 0 1")

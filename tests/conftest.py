@@ -1,0 +1,73 @@
+"""Fixtures: a real PostgreSQL (DATABASE_URL, else the embedded server) and a schema per test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from events.store import EventStore
+from service.database import create_pool, migrate_pool
+from service.embedded_db import start_embedded
+from service.settings import ROOT
+
+MIGRATIONS = ROOT / "migrations"
+
+
+@pytest.fixture(scope="session")
+def database_dsn() -> Iterator[str]:
+    """DATABASE_URL when set; else an embedded PostgreSQL in a throwaway folder under /tmp."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="impactlog-test-db-") as folder:
+        os.chmod(folder, 0o755)
+        yield start_embedded(Path(folder))
+
+
+class Database:
+    """A fresh schema with the migrations applied, dropped after the test."""
+
+    def __init__(self, dsn: str, schema: str, pool: asyncpg.Pool) -> None:
+        self.dsn = dsn
+        self.schema = schema
+        self.pool = pool
+
+    async def connect(self) -> asyncpg.Connection:
+        """A separate connection that sees this test's schema."""
+        connection = await asyncpg.connect(self.dsn, server_settings={"search_path": self.schema})
+        return connection
+
+    async def new_pool(self, **kwargs: int) -> asyncpg.Pool:
+        """Another pool on the same schema (a second "process")."""
+        return await create_pool(self.dsn, schema=self.schema, **kwargs)
+
+
+@pytest.fixture
+async def db(database_dsn: str) -> AsyncIterator[Database]:
+    """A private schema for one test, migrated; dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(database_dsn)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        pool = await create_pool(database_dsn, schema=schema, min_size=1, max_size=12)
+        try:
+            await migrate_pool(pool, MIGRATIONS)
+            yield Database(database_dsn, schema, pool)
+        finally:
+            await pool.close()
+            await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def store(db: Database) -> EventStore:
+    """An event store on the test's schema, with its own notification channel."""
+    return EventStore(db.pool, channel=f"impactlog_{db.schema}")
