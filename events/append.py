@@ -323,6 +323,8 @@ class ProjectWriter:
                 try:
                     outcomes = await self._write(connection, group)
                 except (asyncpg.PostgresError, asyncpg.DataError) as error:
+                    if _connection_lost(error):
+                        raise
                     if len(group) == 1:
                         outcomes = [error]
                     else:
@@ -332,10 +334,14 @@ class ProjectWriter:
                             try:
                                 outcomes.extend(await self._write(connection, [request]))
                             except (asyncpg.PostgresError, asyncpg.DataError) as single_error:
+                                if _connection_lost(single_error):
+                                    raise
                                 outcomes.append(single_error)
-        except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError) as error:
+        except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError, asyncpg.PostgresError) as error:
+            # The transaction may have committed just before the connection went: the caller must
+            # not assume either way, and a retry with the same key is safe.
             unknown = AppendOutcomeUnknown(
-                f"the database connection failed during the append ({error}); "
+                f"the database connection failed during the append ({type(error).__name__}); "
                 "retry with the same Idempotency-Key"
             )
             outcomes = [unknown] * len(group)
@@ -402,6 +408,12 @@ class ProjectWriter:
                 },
             )
         return outcomes
+
+
+def _connection_lost(error: BaseException) -> bool:
+    """Connection exceptions (08…) and operator intervention (57P…: terminated, shut down)."""
+    state = getattr(error, "sqlstate", None) or ""
+    return isinstance(error, asyncpg.PostgresConnectionError) or state.startswith(("08", "57P"))
 
 
 def _decode_lookup(row: asyncpg.Record) -> _Lookup:
