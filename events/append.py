@@ -21,8 +21,8 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import asyncpg
 import msgspec
@@ -33,6 +33,7 @@ from events.canonical import (
     chain_hash,
     encode_canonical,
 )
+from events.connection import Connection, Executor
 from events.envelope import AppendedEvent, NewEvent
 from events.errors import (
     AppendOutcomeUnknown,
@@ -87,8 +88,15 @@ ON CONFLICT (project_id) DO NOTHING
 _results_encoder = msgspec.json.Encoder()
 _results_decoder = msgspec.json.Decoder(list[AppendedEvent])
 
-GroupObserver = Callable[[str, int, int, float], None]
-"""Called after each committed group: (project, events, requests, seconds)."""
+
+class AppendObserver(Protocol):
+    """Told about every group and request, e.g. to feed metrics."""
+
+    def observe_group(self, project: str, events: int, requests: int, seconds: float) -> None:
+        """After each group: events written, requests decided, seconds in the transaction."""
+
+    def observe_request(self, project: str, seconds: float) -> None:
+        """After each request: seconds from queueing to its answer."""
 
 
 class _Request:
@@ -158,6 +166,12 @@ class _Group:
 
     def add(self, request: _Request) -> list[AppendedEvent]:
         """Append one request's events to the group, or raise without changing the group."""
+        named: set[uuid.UUID] = set()
+        for index, event in enumerate(request.events):
+            if event.event_id is not None:
+                if event.event_id in named:
+                    raise DuplicateEventId(str(event.event_id), index, within_request=True)
+                named.add(event.event_id)
         staged: dict[str, int] = {}
         for index, event in enumerate(request.events):
             current = staged.get(event.stream_id, self.versions.get(event.stream_id, 0))
@@ -235,12 +249,15 @@ def _replayed(request: _Request, lookup: _Lookup) -> list[AppendedEvent] | None:
         return None
     results = []
     for index, (event, data) in enumerate(zip(request.events, request.data, strict=True)):
-        known = lookup.known_events.get(event.event_id) if event.event_id else None
-        if known is None or (known[1], known[3], known[4]) != (event.stream_id, event.type, data.decode()):
-            raise DuplicateEventId(str(event.event_id), index)
-        position, stream_id, version, _, _ = known
+        event_id = event.event_id
+        known = lookup.known_events.get(event_id) if event_id is not None else None
+        if event_id is None or known is None:
+            raise DuplicateEventId(str(event_id), index)
+        position, stream_id, version, event_type, stored = known
+        if (stream_id, event_type, stored) != (event.stream_id, event.type, data.decode()):
+            raise DuplicateEventId(str(event_id), index)
         results.append(
-            AppendedEvent(event_id=event.event_id, position=position, stream=stream_id, stream_version=version)  # type: ignore[arg-type]
+            AppendedEvent(event_id=event_id, position=position, stream=stream_id, stream_version=version)
         )
     return results
 
@@ -254,7 +271,7 @@ class ProjectWriter:
         project_id: str,
         *,
         channel: str,
-        observer: GroupObserver | None,
+        observer: AppendObserver | None,
         max_group_events: int,
         max_in_flight: int,
     ) -> None:
@@ -268,14 +285,18 @@ class ProjectWriter:
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def append(
-        self, events: Sequence[NewEvent], idempotency_key: str | None
-    ) -> list[AppendedEvent]:
+    async def append(self, events: Sequence[NewEvent], idempotency_key: str | None) -> list[AppendedEvent]:
         """Queue one all-or-nothing request and wait for its group to commit."""
-        future: asyncio.Future[list[AppendedEvent]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        future: asyncio.Future[list[AppendedEvent]] = loop.create_future()
         self._pending.append(_Request(events, idempotency_key, future))
         self._start_drains()
-        return await future
+        try:
+            return await future
+        finally:
+            if self._observer is not None:
+                self._observer.observe_request(self._project_id, loop.time() - started)
 
     def _start_drains(self) -> None:
         while self._pending and self._in_flight < self._max_in_flight:
@@ -355,10 +376,10 @@ class ProjectWriter:
         elapsed = time.perf_counter() - started
         written = sum(len(o) for o in outcomes if isinstance(o, list))
         if self._observer is not None:
-            self._observer(self._project_id, written, len(group), elapsed)
+            self._observer.observe_group(self._project_id, written, len(group), elapsed)
 
     async def _write(
-        self, connection: asyncpg.Connection, group: Sequence[_Request]
+        self, connection: Connection, group: Sequence[_Request]
     ) -> list[list[AppendedEvent] | BaseException]:
         """One transaction for the whole group; returns each request's result or refusal."""
         streams = sorted({e.stream_id for r in group for e in r.events})
@@ -380,9 +401,7 @@ class ProjectWriter:
                 except EventStoreError as refusal:
                     outcomes.append(refusal)
             if batch.rows:
-                await connection.copy_records_to_table(
-                    "events", records=batch.rows, columns=EVENT_COLUMNS
-                )
+                await connection.copy_records_to_table("events", records=batch.rows, columns=EVENT_COLUMNS)
                 await connection.execute(
                     MOVE_HEAD,
                     self._project_id,
@@ -435,7 +454,7 @@ def _decode_lookup(row: asyncpg.Record) -> _Lookup:
     )
 
 
-async def create_log(connection: asyncpg.Connection | asyncpg.Pool, project_id: str) -> bool:
+async def create_log(connection: Executor, project_id: str) -> bool:
     """Create an empty log for a project; False if it already existed."""
     status = await connection.execute(CREATE_HEAD, project_id, GENESIS_HASH)
     return bool(status == "INSERT 0 1")

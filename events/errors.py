@@ -27,9 +27,7 @@ class WrongExpectedVersion(EventStoreError):
     """Optimistic concurrency: the stream is not at the version the writer expected."""
 
     def __init__(self, stream_id: str, expected: int, actual: int, index: int) -> None:
-        super().__init__(
-            f"stream {stream_id!r} is at version {actual}, the append expected {expected}"
-        )
+        super().__init__(f"stream {stream_id!r} is at version {actual}, the append expected {expected}")
         self.stream_id = stream_id
         self.expected = expected
         self.actual = actual
@@ -41,8 +39,7 @@ class IdempotencyKeyReused(EventStoreError):
 
     def __init__(self, key: str) -> None:
         super().__init__(
-            f"idempotency key {key!r} was already used for a different request; "
-            "use a new key for new content"
+            f"idempotency key {key!r} was already used for a different request; use a new key for new content"
         )
         self.key = key
 
@@ -50,8 +47,9 @@ class IdempotencyKeyReused(EventStoreError):
 class DuplicateEventId(EventStoreError):
     """An event id in the request is already in the log with different content."""
 
-    def __init__(self, event_id: str, index: int) -> None:
-        super().__init__(f"event id {event_id} is already in the log with different content")
+    def __init__(self, event_id: str, index: int, *, within_request: bool = False) -> None:
+        where = "twice in one request" if within_request else "already in the log with different content"
+        super().__init__(f"event id {event_id} is {where}")
         self.event_id = event_id
         self.index = index
 

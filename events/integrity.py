@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Iterable
 
-import asyncpg
 import msgspec
 
 from events.canonical import GENESIS_HASH, canonical_event_bytes, chain_hash
+from events.connection import Executor
 from events.envelope import RecordedEvent
 from events.read import iterate_log, read_head
 
@@ -78,7 +78,10 @@ class ChainVerifier:
         """The verdict; when a stored head is given it must equal the recomputed one."""
         bad, problem = self.bad_position, self.problem
         if bad is None and head_position is not None and head_position != self.position:
-            bad, problem = self.position + 1, f"the log head says {head_position} events, found {self.position}"
+            bad, problem = (
+                self.position + 1,
+                f"the log head says {head_position} events, found {self.position}",
+            )
         elif bad is None and head_hash is not None and head_hash != self.hash.hex():
             bad, problem = self.position, "the log head's hash differs from the last event's"
         return ChainReport(
@@ -92,9 +95,7 @@ class ChainVerifier:
         )
 
 
-async def verify_chain(
-    connection: asyncpg.Connection | asyncpg.Pool, project_id: str
-) -> ChainReport:
+async def verify_chain(connection: Executor, project_id: str) -> ChainReport:
     """Recompute a project's whole chain from the database and compare it with the head."""
     verifier = ChainVerifier(project_id)
     head = await read_head(connection, project_id)
@@ -122,7 +123,10 @@ def verify_export(lines: Iterable[bytes], project_id: str | None = None) -> Chai
             break
     if verifier is None:
         return ChainReport(
-            project_id=project_id or "", ok=True, events_checked=0, head_position=0,
+            project_id=project_id or "",
+            ok=True,
+            events_checked=0,
+            head_position=0,
             head_hash=GENESIS_HASH.hex(),
         )
     return verifier.report()

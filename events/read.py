@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import msgspec
 
+from events.connection import Executor
 from events.envelope import LogHead, RecordedEvent
 
 _COLUMNS = """project_id, position, event_id, stream_id, stream_version, type, schema_version,
@@ -59,7 +60,7 @@ def _recorded(row: asyncpg.Record) -> RecordedEvent:
 
 
 async def read_log(
-    connection: asyncpg.Connection | asyncpg.Pool,
+    connection: Executor,
     project_id: str,
     *,
     after: int = 0,
@@ -72,7 +73,7 @@ async def read_log(
 
 
 async def iterate_log(
-    connection: asyncpg.Connection | asyncpg.Pool,
+    connection: Executor,
     project_id: str,
     *,
     after: int = 0,
@@ -89,7 +90,7 @@ async def iterate_log(
 
 
 async def read_stream(
-    connection: asyncpg.Connection | asyncpg.Pool,
+    connection: Executor,
     project_id: str,
     stream_id: str,
     *,
@@ -110,12 +111,12 @@ def _head(row: asyncpg.Record) -> LogHead:
     )
 
 
-async def read_head(connection: asyncpg.Connection | asyncpg.Pool, project_id: str) -> LogHead | None:
+async def read_head(connection: Executor, project_id: str) -> LogHead | None:
     """The head of one project's log, or None when the project does not exist."""
     row = await connection.fetchrow(READ_HEAD, project_id)
     return _head(row) if row is not None else None
 
 
-async def read_heads(connection: asyncpg.Connection | asyncpg.Pool) -> list[LogHead]:
+async def read_heads(connection: Executor) -> list[LogHead]:
     """The heads of every project's log (for /health and operators)."""
     return [_head(r) for r in await connection.fetch(READ_HEADS)]

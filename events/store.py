@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from events.append import GroupObserver, ProjectWriter, create_log
+from events.append import AppendObserver, ProjectWriter, create_log
 from events.envelope import AppendedEvent, LogHead, NewEvent, RecordedEvent
 from events.errors import ProjectAlreadyExists
 from events.integrity import ChainReport, verify_chain
@@ -22,7 +22,7 @@ class EventStore:
         pool: asyncpg.Pool,
         *,
         channel: str = DEFAULT_CHANNEL,
-        observer: GroupObserver | None = None,
+        observer: AppendObserver | None = None,
         max_group_events: int = 5000,
         max_in_flight: int = 2,
     ) -> None:
@@ -89,9 +89,7 @@ class EventStore:
         ]
         return await self.append(project_id, placed, idempotency_key=idempotency_key)
 
-    async def read_log(
-        self, project_id: str, *, after: int = 0, limit: int = 1000
-    ) -> list[RecordedEvent]:
+    async def read_log(self, project_id: str, *, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         """Events after a position, in order."""
         return await read_log(self.pool, project_id, after=after, limit=limit)
 

@@ -46,7 +46,7 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
     projects: list[ProjectHead]
 
 
-@get("/health", sync_to_thread=False, tags=["operations"], summary="Service and log health")
+@get("/health", tags=["operations"], summary="Service and log health")
 async def health(state: State) -> Response[Health]:
     """Database reachability, migration level and every project's log head."""
     pool: asyncpg.Pool = state.pool
@@ -59,14 +59,18 @@ async def health(state: State) -> Response[Health]:
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
         body = Health(
             status="unavailable",
-            database=DatabaseHealth(reachable=False, embedded=settings.database_url is None, error=str(error)),
+            database=DatabaseHealth(
+                reachable=False, embedded=settings.database_url is None, error=str(error)
+            ),
             migration_level=0,
             projects=[],
         )
         return Response(body, status_code=503)
     body = Health(
         status="ok",
-        database=DatabaseHealth(reachable=True, embedded=settings.database_url is None, server_version=version),
+        database=DatabaseHealth(
+            reachable=True, embedded=settings.database_url is None, server_version=version
+        ),
         migration_level=level,
         projects=[ProjectHead(project_id=h.project_id, position=h.position, hash=h.hash) for h in heads],
     )
@@ -83,30 +87,39 @@ async def metrics(state: State) -> bytes:
 def _lifespan(settings: Settings, pool: asyncpg.Pool | None) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        own_pool = pool is None
-        active = pool or await create_pool(
-            database_url(settings), min_size=settings.pool_min, max_size=settings.pool_max
-        )
-        try:
-            if own_pool:
-                await migrate_pool(active, settings.migrations_dir)
-            metrics_registry = LogMetrics()
-            notifications = LogNotifications(active)
-            await notifications.start()
-            app.state.pool = active
-            app.state.settings = settings
-            app.state.metrics = metrics_registry
-            app.state.notifications = notifications
-            app.state.store = EventStore(active, observer=metrics_registry.observe_group)
-            try:
+        with contextlib.ExitStack() as embedded:
+            dsn = None if pool is not None else embedded.enter_context(database_url(settings))
+            async with run_services(app, settings, pool, dsn):
                 yield
-            finally:
-                await notifications.stop()
-        finally:
-            if own_pool:
-                await active.close()
 
     return lifespan
+
+
+@contextlib.asynccontextmanager
+async def run_services(
+    app: Litestar, settings: Settings, pool: asyncpg.Pool | None, dsn: str | None
+) -> AsyncIterator[None]:
+    """Pool (given or made from `dsn`), migrations, event store and notifications on app.state."""
+    own_pool = pool is None
+    active = pool or await create_pool(dsn or "", min_size=settings.pool_min, max_size=settings.pool_max)
+    try:
+        if own_pool:
+            await migrate_pool(active, settings.migrations_dir)
+        metrics_registry = LogMetrics()
+        notifications = LogNotifications(active)
+        await notifications.start()
+        app.state.pool = active
+        app.state.settings = settings
+        app.state.metrics = metrics_registry
+        app.state.notifications = notifications
+        app.state.store = EventStore(active, observer=metrics_registry)
+        try:
+            yield
+        finally:
+            await notifications.stop()
+    finally:
+        if own_pool:
+            await active.close()
 
 
 def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = None) -> Litestar:
@@ -116,6 +129,6 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         route_handlers=[health, metrics],
         lifespan=[_lifespan(settings, pool)],
         request_max_body_size=settings.max_body_bytes,
+        logging_config=None,
         debug=False,
     )
-

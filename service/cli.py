@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import click
 import msgspec
 
 from service.database import create_pool, database_url
-from service.migrate import migrate
+from service.migrate import MigrationError, migrate
 from service.settings import Settings
 from service.structured_logging import configure_logging
 
 T = TypeVar("T")
 
 
-def run(main: Callable[[], Awaitable[T]]) -> T:
+def run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine on uvloop when available."""
     try:
         import uvloop
@@ -61,14 +61,18 @@ def migrate_command() -> None:
     settings = Settings.from_env()
 
     async def apply() -> int:
-        pool = await create_pool(database_url(settings), min_size=1, max_size=1)
-        try:
-            async with pool.acquire() as connection:
-                return await migrate(connection, settings.migrations_dir)
-        finally:
-            await pool.close()
+        with database_url(settings) as dsn:
+            pool = await create_pool(dsn, min_size=1, max_size=1)
+            try:
+                async with pool.acquire() as connection:
+                    return await migrate(connection, settings.migrations_dir)
+            finally:
+                await pool.close()
 
-    level = run(apply)
+    try:
+        level = run(apply)
+    except MigrationError as error:
+        raise click.ClickException(str(error)) from error
     click.echo(f"migration level {level}")
 
 

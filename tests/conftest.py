@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from events.store import EventStore
+from service.app import create_app, run_services
 from service.database import create_pool, migrate_pool
 from service.embedded_db import start_embedded
-from service.settings import ROOT
+from service.settings import ROOT, Settings
 
 MIGRATIONS = ROOT / "migrations"
 
@@ -28,7 +32,11 @@ def database_dsn() -> Iterator[str]:
         return
     with tempfile.TemporaryDirectory(prefix="impactlog-test-db-") as folder:
         os.chmod(folder, 0o755)
-        yield start_embedded(Path(folder))
+        server = start_embedded(Path(folder))
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
 
 
 class Database:
@@ -71,3 +79,34 @@ async def db(database_dsn: str) -> AsyncIterator[Database]:
 async def store(db: Database) -> EventStore:
     """An event store on the test's schema, with its own notification channel."""
     return EventStore(db.pool, channel=f"impactlog_{db.schema}")
+
+
+@contextlib.asynccontextmanager
+async def running_service(db: Database, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app on the test's schema, in this event loop, with an HTTP client to it."""
+    settings = Settings(
+        database_url=db.dsn,
+        data_dir=Path("/nonexistent"),
+        migrations_dir=MIGRATIONS,
+        host="127.0.0.1",
+        port=0,
+        pool_min=1,
+        pool_max=4,
+        log_level="INFO",
+        max_body_bytes=overrides.pop("max_body_bytes", 1024 * 1024),
+    )
+    app = create_app(settings, pool=db.pool)
+    # Litestar's own lifespan runs in an anyio task group that pytest-asyncio's fixtures (set up
+    # and torn down in different tasks) cannot hold open; the services it starts are these.
+    async with run_services(app, settings, db.pool, None):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://impactlog.test") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+@pytest.fixture
+async def service(db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client to the running service on this test's schema."""
+    async with running_service(db) as client:
+        yield client

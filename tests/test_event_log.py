@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import uuid
 
 import asyncpg
@@ -120,7 +121,9 @@ async def test_reusing_a_key_for_other_content_is_refused(store: EventStore, db:
     assert await count_rows(db) == 1
 
 
-async def test_the_same_event_ids_again_return_the_original_positions(store: EventStore, db: Database) -> None:
+async def test_the_same_event_ids_again_return_the_original_positions(
+    store: EventStore, db: Database
+) -> None:
     await store.create_project("p")
     ids = [uuid.uuid4(), uuid.uuid4()]
     events = [
@@ -149,7 +152,9 @@ async def test_a_bad_event_in_a_batch_writes_none_of_the_batch(store: EventStore
     assert head is not None and head.position == 1
 
 
-async def test_a_refused_request_does_not_fail_the_others_in_its_group(store: EventStore, db: Database) -> None:
+async def test_a_refused_request_does_not_fail_the_others_in_its_group(
+    store: EventStore, db: Database
+) -> None:
     await store.create_project("p")
     await store.append("p", [training("s0")])
     requests = [store.append("p", [training(f"ok{i}")]) for i in range(30)]
@@ -160,7 +165,9 @@ async def test_a_refused_request_does_not_fail_the_others_in_its_group(store: Ev
     assert (await store.verify("p")).ok
 
 
-async def test_a_database_error_in_one_request_does_not_fail_its_group(store: EventStore, db: Database) -> None:
+async def test_a_database_error_in_one_request_does_not_fail_its_group(
+    store: EventStore, db: Database
+) -> None:
     await store.create_project("p")
     # A NUL character cannot be stored in a text column: the database refuses that one request.
     poisoned = NewEvent(stream_id="activity-\x00", type="T", data={})
@@ -225,7 +232,7 @@ async def test_recorded_at_never_goes_back_along_the_log(store: EventStore) -> N
     for i in range(5):
         await store.append("p", [training(f"s{i}")])
     events = await store.read_log("p")
-    assert all(a.recorded_at <= b.recorded_at for a, b in zip(events, events[1:], strict=False))
+    assert all(a.recorded_at <= b.recorded_at for a, b in itertools.pairwise(events))
     assert all(e.tx_id > 0 for e in events)
 
 

@@ -28,7 +28,7 @@ from events.catalog.vocabulary import (
 )
 
 
-class Attendee(PayloadStruct):
+class Attendee(PayloadStruct, frozen=True, kw_only=True):
     """One person at a training session and the hours they attended (0..duration_hours)."""
 
     participant_id: Id
@@ -36,7 +36,7 @@ class Attendee(PayloadStruct):
     attended_hours: Hours
 
 
-class TrainingDelivered(EventPayload):
+class TrainingDelivered(EventPayload, frozen=True, kw_only=True):
     """One training session (O1), however many days it spans; its attendance feeds O2/O3."""
 
     stream_prefix = "activity"
@@ -52,8 +52,8 @@ class TrainingDelivered(EventPayload):
     # The venue; for online sessions the organising partner's country (DOMAIN.md (f)).
     country: CountryCode
     # Trainers are people, so they are participant ids too: no names in the log.
-    trainers: Annotated[list[Id], msgspec.Meta(max_length=50)] = []
-    attendees: Annotated[list[Attendee], msgspec.Meta(max_length=1000)] = []
+    trainers: Annotated[list[Id], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
+    attendees: Annotated[list[Attendee], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
 
     reference_paths = (
         ("participant", "trainers[]"),
@@ -62,7 +62,7 @@ class TrainingDelivered(EventPayload):
     )
 
 
-class FeedbackCollected(EventPayload):
+class FeedbackCollected(EventPayload, frozen=True, kw_only=True):
     """One feedback response on an activity (a training session or an outreach event)."""
 
     stream_prefix = "feedback"
@@ -77,7 +77,7 @@ class FeedbackCollected(EventPayload):
     reference_paths = (("activity", "activity_id"), ("participant", "respondent_id"))
 
 
-class CoachingSessionHeld(EventPayload):
+class CoachingSessionHeld(EventPayload, frozen=True, kw_only=True):
     """One coaching/mentoring session of an engagement; O4 sums its hours."""
 
     stream_prefix = "coaching"
@@ -95,7 +95,7 @@ class CoachingSessionHeld(EventPayload):
     reference_paths = (("org", "coach_org_id"), ("org", "coachee_org_id"))
 
 
-class OutreachEventHeld(EventPayload):
+class OutreachEventHeld(EventPayload, frozen=True, kw_only=True):
     """A dissemination event or channel (O9, O10).
 
     Version 2 added ``outreach_id`` (so feedback can name it) and the venue ``country``
@@ -110,16 +110,16 @@ class OutreachEventHeld(EventPayload):
     event_type: OutreachType
     # Contacts, not distinct persons; recipients for newsletters, publications and social posts.
     attendees: NonNegativeInt
-    orgs_reached: Annotated[list[Id], msgspec.Meta(max_length=5000)] = []
+    orgs_reached: Annotated[list[Id], msgspec.Meta(max_length=5000)] = msgspec.field(default_factory=list)
     sme_count: NonNegativeInt
-    countries: Annotated[list[CountryCode], msgspec.Meta(max_length=60)] = []
+    countries: Annotated[list[CountryCode], msgspec.Meta(max_length=60)] = msgspec.field(default_factory=list)
     country: CountryCode
     b2b_meetings: NonNegativeInt
 
     reference_paths = (("org", "orgs_reached[]"),)
 
 
-class FollowUpCooperationRecorded(EventPayload):
+class FollowUpCooperationRecorded(EventPayload, frozen=True, kw_only=True):
     """Cooperation that grew out of an activity (usually an exchange): R3's numerator."""
 
     stream_prefix = "followup"

@@ -71,8 +71,10 @@ def _humane(message: str, payload_type: type, path: str) -> str:
         allowed = f"; expected one of: {', '.join(map(repr, choices))}" if choices else ""
         return f"invalid value {enum['value']}{allowed}"
     regex = _REGEX.match(message)
-    if regex and regex["pattern"] in PATTERN_PHRASES:
-        return "expected " + PATTERN_PHRASES[regex["pattern"]]
+    # msgspec doubles the backslashes of a pattern when it quotes it.
+    pattern = regex["pattern"].replace("\\\\", "\\") if regex else ""
+    if pattern in PATTERN_PHRASES:
+        return "expected " + PATTERN_PHRASES[pattern]
     message = message.replace("`", "")
     return message[:1].lower() + message[1:]
 

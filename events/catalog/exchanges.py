@@ -26,7 +26,7 @@ from events.catalog.vocabulary import (
 _EXCHANGE: tuple[tuple[RefKind, str], ...] = (("exchange", "exchange_id"),)
 
 
-class ExchangeRegistered(EventPayload):
+class ExchangeRegistered(EventPayload, frozen=True, kw_only=True):
     """A matched visit: visiting (VO) and host (HO) organisations and their partnerships."""
 
     stream_prefix = "exchange"
@@ -44,7 +44,7 @@ class ExchangeRegistered(EventPayload):
     reference_paths = (("org", "vo_org_id"), ("org", "ho_org_id"))
 
 
-class CommitmentToQualitySigned(EventPayload):
+class CommitmentToQualitySigned(EventPayload, frozen=True, kw_only=True):
     """The Commitment to Quality (goals and agenda) signed by VO, HO and both partnerships."""
 
     stream_prefix = "exchange"
@@ -59,7 +59,7 @@ class CommitmentToQualitySigned(EventPayload):
     reference_paths = _EXCHANGE
 
 
-class ExchangeCompleted(EventPayload):
+class ExchangeCompleted(EventPayload, frozen=True, kw_only=True):
     """The visit took place (O5); dated by its last day."""
 
     stream_prefix = "exchange"
@@ -78,7 +78,7 @@ class ExchangeCompleted(EventPayload):
     reference_paths = _EXCHANGE
 
 
-class ExchangeClosingReportSubmitted(EventPayload):
+class ExchangeClosingReportSubmitted(EventPayload, frozen=True, kw_only=True):
     """The closing report; R1 counts each of its two satisfaction scores as one response."""
 
     stream_prefix = "exchange"
@@ -88,12 +88,14 @@ class ExchangeClosingReportSubmitted(EventPayload):
     satisfaction_vo: Scale1to5
     satisfaction_ho: Scale1to5
     objectives_met: ObjectivesMet
-    follow_up_planned: Annotated[list[FollowUpType], msgspec.Meta(max_length=10)] = []
+    follow_up_planned: Annotated[list[FollowUpType], msgspec.Meta(max_length=10)] = msgspec.field(
+        default_factory=list
+    )
 
     reference_paths = _EXCHANGE
 
 
-class LumpSumPaid(EventPayload):
+class LumpSumPaid(EventPayload, frozen=True, kw_only=True):
     """The visitor's lump sum (O11); `reduced` when halved (< 5 working days or < 200 km)."""
 
     stream_prefix = "exchange"
@@ -108,7 +110,7 @@ class LumpSumPaid(EventPayload):
     reference_paths = _EXCHANGE
 
 
-class ExchangeCancelled(EventPayload):
+class ExchangeCancelled(EventPayload, frozen=True, kw_only=True):
     """The exchange will not take place; it then contributes to no KPI."""
 
     stream_prefix = "exchange"

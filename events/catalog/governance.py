@@ -29,7 +29,7 @@ _TARGET: tuple[tuple[RefKind, str], ...] = (("event", "target_event_id"),)
 FieldName = Annotated[str, msgspec.Meta(pattern=DIMENSION_PATTERN, max_length=64)]
 
 
-class CorrectionRecorded(EventPayload):
+class CorrectionRecorded(EventPayload, frozen=True, kw_only=True):
     """Changes to top-level fields of an earlier event; each value replaces the old one whole.
 
     Identity fields (session_id, exchange_id, engagement_id, org_id, participant_id) cannot be
@@ -46,7 +46,7 @@ class CorrectionRecorded(EventPayload):
     reference_paths = _TARGET
 
 
-class ActivityRetracted(EventPayload):
+class ActivityRetracted(EventPayload, frozen=True, kw_only=True):
     """Withdraws an activity recorded in error: from here on, KPIs act as if it never was."""
 
     stream_prefix = "corrections"
@@ -58,7 +58,7 @@ class ActivityRetracted(EventPayload):
     reference_paths = _TARGET
 
 
-class _PeriodTransition(EventPayload):
+class _PeriodTransition(EventPayload, frozen=True, kw_only=True):
     """A step in a partner's period sign-off; the envelope names who records it."""
 
     stream_prefix = "project"
@@ -71,25 +71,25 @@ class _PeriodTransition(EventPayload):
     reference_paths = (("period", "period_id"), ("org", "partner_org_id"))
 
 
-class PeriodSubmitted(_PeriodTransition):
+class PeriodSubmitted(_PeriodTransition, frozen=True, kw_only=True):
     """A partner submits its figures for a reporting period."""
 
     comment: Text | None = None
 
 
-class PeriodApproved(_PeriodTransition):
+class PeriodApproved(_PeriodTransition, frozen=True, kw_only=True):
     """The coordinator approves a partner's period; its data is then locked."""
 
     comment: Text | None = None
 
 
-class PeriodReopened(_PeriodTransition):
+class PeriodReopened(_PeriodTransition, frozen=True, kw_only=True):
     """An approved period is unlocked again; a reason is mandatory."""
 
     reason: Text
 
 
-class SnapshotPublished(EventPayload):
+class SnapshotPublished(EventPayload, frozen=True, kw_only=True):
     """An immutable, signed snapshot pinned to a log position and hash."""
 
     stream_prefix = "project"

@@ -24,7 +24,8 @@ from events.catalog.vocabulary import (
     TimeAggregation,
 )
 
-class _IndicatorSheet(EventPayload):
+
+class _IndicatorSheet(EventPayload, frozen=True, kw_only=True):
     """The fields shared by a definition and its revisions (one sheet, many versions)."""
 
     stream_prefix = "indicator"
@@ -42,19 +43,21 @@ class _IndicatorSheet(EventPayload):
     measure: Measure
     ascending: bool
     time_aggregation: TimeAggregation
-    disaggregations: Annotated[list[DimensionName], msgspec.Meta(max_length=20)] = []
+    disaggregations: Annotated[list[DimensionName], msgspec.Meta(max_length=20)] = msgspec.field(
+        default_factory=list
+    )
     means_of_verification: Text
 
 
-class IndicatorDefined(_IndicatorSheet):
+class IndicatorDefined(_IndicatorSheet, frozen=True, kw_only=True):
     """The first version of an indicator's reference sheet."""
 
 
-class IndicatorRevised(_IndicatorSheet):
+class IndicatorRevised(_IndicatorSheet, frozen=True, kw_only=True):
     """A later version of the sheet (version ≥ 2); earlier figures keep their version."""
 
 
-class _IndicatorValue(EventPayload):
+class _IndicatorValue(EventPayload, frozen=True, kw_only=True):
     """The fields shared by baselines and targets."""
 
     stream_prefix = "project"
@@ -68,7 +71,7 @@ class _IndicatorValue(EventPayload):
     rationale: Text
 
 
-class BaselineRecorded(_IndicatorValue):
+class BaselineRecorded(_IndicatorValue, frozen=True, kw_only=True):
     """The value an indicator starts from; may be dated before the project, never a result."""
 
     may_predate_project = True
@@ -76,7 +79,7 @@ class BaselineRecorded(_IndicatorValue):
     reference_paths = (("indicator", "indicator_id"), ("period", "period_id"))
 
 
-class TargetSet(_IndicatorValue):
+class TargetSet(_IndicatorValue, frozen=True, kw_only=True):
     """A target for (indicator, period, disaggregation); the last one set is in force."""
 
     reference_paths = (("indicator", "indicator_id"), ("period", "period_id"))

@@ -95,7 +95,7 @@ class Reference(msgspec.Struct, frozen=True, kw_only=True):
     path: str
 
 
-class EventPayload(PayloadStruct):
+class EventPayload(PayloadStruct, frozen=True, kw_only=True):
     """The `data` of one event type; subclasses set the class variables described above."""
 
     schema_version: ClassVar[int] = 1

@@ -34,7 +34,7 @@ from events.catalog.vocabulary import (
 )
 
 
-class ReportingPeriod(PayloadStruct):
+class ReportingPeriod(PayloadStruct, frozen=True, kw_only=True):
     """One reporting period of the grant; each ends in a periodic report and a payment."""
 
     period_id: Id
@@ -43,7 +43,7 @@ class ReportingPeriod(PayloadStruct):
     kind: PeriodKind
 
 
-class ProjectRegistered(EventPayload):
+class ProjectRegistered(EventPayload, frozen=True, kw_only=True):
     """The grant: its dates, reporting periods, ClusterXchange partnership and consortium."""
 
     stream_prefix = "project"
@@ -61,7 +61,7 @@ class ProjectRegistered(EventPayload):
     reference_paths = (("org", "partners[]"),)
 
 
-class OrganisationRegistered(EventPayload):
+class OrganisationRegistered(EventPayload, frozen=True, kw_only=True):
     """An organisation (partner, cluster member, SME, host…) with its KPI dimensions."""
 
     stream_prefix = "org"
@@ -76,7 +76,7 @@ class OrganisationRegistered(EventPayload):
     nace: NaceCode
     ecosystem: Ecosystem
     eccp_profile_id: Id | None = None
-    cluster_member_of: Annotated[list[Id], msgspec.Meta(max_length=50)] = []
+    cluster_member_of: Annotated[list[Id], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
     size_class: SizeClass
     headcount: NonNegativeInt
     turnover_band: TurnoverBand
@@ -84,7 +84,7 @@ class OrganisationRegistered(EventPayload):
     reference_paths = (("org", "cluster_member_of[]"),)
 
 
-class OrganisationSizeClassChanged(EventPayload):
+class OrganisationSizeClassChanged(EventPayload, frozen=True, kw_only=True):
     """A new size class, in force from the event's occurred_on (never back to reference_year)."""
 
     stream_prefix = "org"
@@ -98,14 +98,14 @@ class OrganisationSizeClassChanged(EventPayload):
     reference_paths = (("org", "org_id"),)
 
 
-class EncryptedPii(PayloadStruct):
+class EncryptedPii(PayloadStruct, frozen=True, kw_only=True):
     """Personal fields encrypted with a per-person key; destroying the key erases them."""
 
     ciphertext: Annotated[str, msgspec.Meta(min_length=1, max_length=16384)]
     key_id: Id
 
 
-class ParticipantRegistered(EventPayload):
+class ParticipantRegistered(EventPayload, frozen=True, kw_only=True):
     """A person taking part, known to the log only by a pseudonymous id and coarse dimensions."""
 
     stream_prefix = "participant"
@@ -121,7 +121,7 @@ class ParticipantRegistered(EventPayload):
     reference_paths = (("org", "org_id"),)
 
 
-class ConsentRecorded(EventPayload):
+class ConsentRecorded(EventPayload, frozen=True, kw_only=True):
     """A participant's consent (or other lawful basis) for one purpose of processing."""
 
     stream_prefix = "participant"
@@ -135,7 +135,7 @@ class ConsentRecorded(EventPayload):
     reference_paths = (("participant", "participant_id"),)
 
 
-class ConsentWithdrawn(EventPayload):
+class ConsentWithdrawn(EventPayload, frozen=True, kw_only=True):
     """Withdrawal of a consent; `basis` is the basis of the consent being withdrawn."""
 
     stream_prefix = "participant"
@@ -149,7 +149,7 @@ class ConsentWithdrawn(EventPayload):
     reference_paths = (("participant", "participant_id"),)
 
 
-class ParticipantErased(EventPayload):
+class ParticipantErased(EventPayload, frozen=True, kw_only=True):
     """Erasure (GDPR Art. 17) by crypto-shredding: the key that encrypted the person's pii."""
 
     stream_prefix = "participant"

@@ -27,7 +27,7 @@ from events.catalog.vocabulary import (
 )
 
 
-class PartnershipAgreementSigned(EventPayload):
+class PartnershipAgreementSigned(EventPayload, frozen=True, kw_only=True):
     """An MoU or agreement between organisations (R4); cross-border when parties span countries."""
 
     stream_prefix = "agreement"
@@ -44,7 +44,7 @@ class PartnershipAgreementSigned(EventPayload):
     reference_paths = (("org", "parties[]"),)
 
 
-class StrategyMilestoneReached(EventPayload):
+class StrategyMilestoneReached(EventPayload, frozen=True, kw_only=True):
     """A milestone or deliverable (e.g. MS3, D2.1); R5 needs an adopted strategy or roadmap."""
 
     stream_prefix = "milestone"
@@ -57,7 +57,7 @@ class StrategyMilestoneReached(EventPayload):
     evidence: Text
 
 
-class ClusterServiceLaunched(EventPayload):
+class ClusterServiceLaunched(EventPayload, frozen=True, kw_only=True):
     """A new or improved cluster service for SMEs (R6)."""
 
     stream_prefix = "org"
@@ -72,7 +72,7 @@ class ClusterServiceLaunched(EventPayload):
     reference_paths = (("org", "org_id"),)
 
 
-class ESCALabelAwarded(EventPayload):
+class ESCALabelAwarded(EventPayload, frozen=True, kw_only=True):
     """A cluster-management label; may predate the project, as R7 compares with the label then."""
 
     stream_prefix = "org"
@@ -90,7 +90,7 @@ class ESCALabelAwarded(EventPayload):
     reference_paths = (("org", "org_id"),)
 
 
-class ThirdPartyGrantAwarded(EventPayload):
+class ThirdPartyGrantAwarded(EventPayload, frozen=True, kw_only=True):
     """A Euroclusters cascade grant (financial support to a third party, usually an SME)."""
 
     stream_prefix = "org"

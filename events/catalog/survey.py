@@ -23,7 +23,7 @@ from events.catalog.vocabulary import (
 )
 
 
-class SMESurveyResponseRecorded(EventPayload):
+class SMESurveyResponseRecorded(EventPayload, frozen=True, kw_only=True):
     """One SME's answers in one wave; the last response per (survey, wave, org) counts."""
 
     stream_prefix = "sme"
@@ -37,11 +37,15 @@ class SMESurveyResponseRecorded(EventPayload):
     turnover_eur: EuroAmount
     employees_fte: Fte
     export_turnover_eur: EuroAmount
-    export_countries: Annotated[list[CountryCode], msgspec.Meta(max_length=250)] = []
+    export_countries: Annotated[list[CountryCode], msgspec.Meta(max_length=250)] = msgspec.field(
+        default_factory=list
+    )
     new_products: NonNegativeInt
     process_innovation: bool
     digital_score: DigitalScore
-    green_measures: Annotated[list[GreenMeasure], msgspec.Meta(max_length=20)] = []
+    green_measures: Annotated[list[GreenMeasure], msgspec.Meta(max_length=20)] = msgspec.field(
+        default_factory=list
+    )
     # Raised since the baseline interview (cumulative); 0 at the baseline wave itself.
     investment_raised_eur: EuroAmount
     # Self-reported share of the change the SME attributes to the project.

@@ -70,18 +70,14 @@ class DecimalRange(NamedTuple):
 
 
 def decimal_meta(description: str, *, ge: str | None = None, gt: str | None = None, le: str) -> Meta:
-    """Meta for a bounded Decimal: the bounds ride in `extra`, the JSON schema admits numbers too."""
+    """Meta for a bounded Decimal; the bounds ride in `extra`, where PayloadStruct finds them."""
     bounds = DecimalRange(
         ge=Decimal(ge) if ge is not None else None,
         gt=Decimal(gt) if gt is not None else None,
         le=Decimal(le),
     )
-    # msgspec decodes a Decimal from a JSON string or number; say so in the published schema.
-    return Meta(
-        description=description,
-        extra_json_schema={"type": ["string", "number"]},
-        extra={"decimal_range": bounds},
-    )
+    # msgspec publishes a Decimal as a string schema but decodes JSON numbers too: say so.
+    return Meta(description=f"{description}; a decimal string or a number", extra={"decimal_range": bounds})
 
 
 Hours = Annotated[Decimal, decimal_meta("hours, ≥ 0", ge="0", le="10000")]
@@ -91,9 +87,7 @@ EuroAmount = Annotated[Decimal, decimal_meta("amount in EUR, ≥ 0", ge="0", le=
 PositiveEuroAmount = Annotated[Decimal, decimal_meta("amount in EUR, > 0", gt="0", le="1000000000000")]
 Share = Annotated[Decimal, decimal_meta("share between 0 and 1", ge="0", le="1")]
 # Indicator values can be negative (an employment change); only finiteness is required.
-IndicatorValue = Annotated[
-    Decimal, decimal_meta("indicator value", ge="-1000000000000", le="1000000000000")
-]
+IndicatorValue = Annotated[Decimal, decimal_meta("indicator value", ge="-1000000000000", le="1000000000000")]
 
 # --- enumerations (spellings from DOMAIN.md (a)) ---------------------------------------------
 
@@ -145,7 +139,12 @@ ExchangeActivityType = Literal[
 ExchangeMode = Literal["physical", "virtual"]
 ObjectivesMet = Literal["fully", "partially", "not_met"]
 FollowUpType = Literal[
-    "MoU", "joint_project_proposal", "commercial_agreement", "new_market_entry", "tech_transfer", "new_membership"
+    "MoU",
+    "joint_project_proposal",
+    "commercial_agreement",
+    "new_market_entry",
+    "tech_transfer",
+    "new_membership",
 ]
 
 OutreachType = Literal[
