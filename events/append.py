@@ -99,10 +99,29 @@ class AppendObserver(Protocol):
         """After each request: seconds from queueing to its answer."""
 
 
+class Admission(Protocol):
+    """Domain rules checked inside the group's transaction, under the head lock."""
+
+    async def begin(self, connection: Connection, project_id: str, head: int) -> None:
+        """The head is locked at `head`."""
+
+    async def admit(
+        self,
+        project_id: str,
+        events: Sequence[NewEvent],
+        event_ids: Sequence[uuid.UUID],
+        first_position: int,
+    ) -> EventStoreError | None:
+        """None to accept the request (and remember it), else the refusal."""
+
+    def end(self, project_id: str, committed: bool) -> None:
+        """The transaction committed, or not."""
+
+
 class _Request:
     """One caller's append, waiting in a project's queue."""
 
-    __slots__ = ("data", "events", "fingerprint", "future", "idempotency_key", "metadata")
+    __slots__ = ("data", "event_ids", "events", "fingerprint", "future", "idempotency_key", "metadata")
 
     def __init__(
         self,
@@ -117,6 +136,8 @@ class _Request:
         self.data = [encode_canonical(e.data) for e in events]
         self.metadata = [encode_canonical(e.metadata) for e in events]
         self.fingerprint = _fingerprint(events, self.data)
+        # Fixed once, so a request retried alone after its group failed keeps its ids.
+        self.event_ids = [e.event_id or uuid.uuid4() for e in events]
 
 
 def _fingerprint(events: Sequence[NewEvent], data: Sequence[bytes]) -> bytes:
@@ -164,8 +185,8 @@ class _Group:
         self.rows: list[tuple[Any, ...]] = []
         self.keys: list[tuple[str, bytes, str]] = []
 
-    def add(self, request: _Request) -> list[AppendedEvent]:
-        """Append one request's events to the group, or raise without changing the group."""
+    def check(self, request: _Request) -> None:
+        """Raise if the request cannot go into this group (repeated ids, expected versions)."""
         named: set[uuid.UUID] = set()
         for index, event in enumerate(request.events):
             if event.event_id is not None:
@@ -178,13 +199,17 @@ class _Group:
             if event.expected_version is not None and event.expected_version != current:
                 raise WrongExpectedVersion(event.stream_id, event.expected_version, current, index)
             staged[event.stream_id] = current + 1
+
+    def add(self, request: _Request) -> list[AppendedEvent]:
+        """Append one checked request's events to the group."""
         results: list[AppendedEvent] = []
-        staged.clear()
-        for event, data, metadata in zip(request.events, request.data, request.metadata, strict=True):
+        staged: dict[str, int] = {}
+        for event, event_id, data, metadata in zip(
+            request.events, request.event_ids, request.data, request.metadata, strict=True
+        ):
             version = staged.get(event.stream_id, self.versions.get(event.stream_id, 0)) + 1
             staged[event.stream_id] = version
             self.position += 1
-            event_id = event.event_id or uuid.uuid4()
             prev_hash = self.hash
             self.hash = chain_hash(
                 prev_hash,
@@ -272,6 +297,7 @@ class ProjectWriter:
         *,
         channel: str,
         observer: AppendObserver | None,
+        admission: Admission | None,
         max_group_events: int,
         max_in_flight: int,
     ) -> None:
@@ -279,6 +305,7 @@ class ProjectWriter:
         self._project_id = project_id
         self._channel = channel
         self._observer = observer
+        self._admission = admission
         self._max_group_events = max_group_events
         self._max_in_flight = max_in_flight
         self._pending: collections.deque[_Request] = collections.deque()
@@ -378,6 +405,25 @@ class ProjectWriter:
         if self._observer is not None:
             self._observer.observe_group(self._project_id, written, len(group), elapsed)
 
+    async def _decide(
+        self, request: _Request, lookup: _Lookup, batch: _Group
+    ) -> list[AppendedEvent] | BaseException:
+        """Replay, refuse, or add one request to the group."""
+        try:
+            replayed = _replayed(request, lookup)
+            if replayed is not None:
+                return replayed
+            batch.check(request)
+            if self._admission is not None:
+                refusal = await self._admission.admit(
+                    self._project_id, request.events, request.event_ids, batch.position + 1
+                )
+                if refusal is not None:
+                    return refusal
+            return batch.add(request)
+        except EventStoreError as refusal:
+            return refusal
+
     async def _write(
         self, connection: Connection, group: Sequence[_Request]
     ) -> list[list[AppendedEvent] | BaseException]:
@@ -386,35 +432,26 @@ class ProjectWriter:
         event_ids = [e.event_id for r in group for e in r.events if e.event_id is not None]
         keys = [r.idempotency_key for r in group if r.idempotency_key is not None]
         outcomes: list[list[AppendedEvent] | BaseException] = []
-        async with connection.transaction():
-            row = await connection.fetchrow(LOCK_HEAD, self._project_id, streams, event_ids, keys)
-            if row is None or row["head_position"] is None:
-                return [ProjectNotFound(self._project_id) for _ in group]
-            lookup = _decode_lookup(row)
-            now = dt.datetime.now(dt.UTC)
-            recorded_at = max(now, lookup.recorded_at) if lookup.recorded_at else now
-            batch = _Group(self._project_id, lookup, recorded_at)
-            for request in group:
-                try:
-                    replayed = _replayed(request, lookup)
-                    outcomes.append(replayed if replayed is not None else batch.add(request))
-                except EventStoreError as refusal:
-                    outcomes.append(refusal)
-            if batch.rows:
-                await connection.copy_records_to_table("events", records=batch.rows, columns=EVENT_COLUMNS)
-                await connection.execute(
-                    MOVE_HEAD,
-                    self._project_id,
-                    batch.position,
-                    batch.hash,
-                    batch.recorded_at,
-                    list(batch.touched),
-                    list(batch.touched.values()),
-                    [k[0] for k in batch.keys],
-                    [k[1] for k in batch.keys],
-                    [k[2] for k in batch.keys],
-                    self._channel,
-                )
+        admission = self._admission
+        committed = False
+        try:
+            async with connection.transaction():
+                row = await connection.fetchrow(LOCK_HEAD, self._project_id, streams, event_ids, keys)
+                if row is None or row["head_position"] is None:
+                    return [ProjectNotFound(self._project_id) for _ in group]
+                lookup = _decode_lookup(row)
+                if admission is not None:
+                    await admission.begin(connection, self._project_id, lookup.position)
+                now = dt.datetime.now(dt.UTC)
+                recorded_at = max(now, lookup.recorded_at) if lookup.recorded_at else now
+                batch = _Group(self._project_id, lookup, recorded_at)
+                for request in group:
+                    outcomes.append(await self._decide(request, lookup, batch))
+                await _flush_rows(connection, batch, self._channel)
+            committed = True
+        finally:
+            if admission is not None:
+                admission.end(self._project_id, committed)
         if batch.rows:
             log.info(
                 "append",
@@ -427,6 +464,26 @@ class ProjectWriter:
                 },
             )
         return outcomes
+
+
+async def _flush_rows(connection: Connection, batch: _Group, channel: str) -> None:
+    """COPY the group's rows, move the head, upsert stream versions and keys, NOTIFY."""
+    if not batch.rows:
+        return
+    await connection.copy_records_to_table("events", records=batch.rows, columns=EVENT_COLUMNS)
+    await connection.execute(
+        MOVE_HEAD,
+        batch.project_id,
+        batch.position,
+        batch.hash,
+        batch.recorded_at,
+        list(batch.touched),
+        list(batch.touched.values()),
+        [k[0] for k in batch.keys],
+        [k[1] for k in batch.keys],
+        [k[2] for k in batch.keys],
+        channel,
+    )
 
 
 def _connection_lost(error: BaseException) -> bool:

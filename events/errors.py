@@ -59,3 +59,15 @@ class AppendOutcomeUnknown(EventStoreError):
 
     Retrying with the same idempotency key (or the same event ids) is always safe.
     """
+
+
+class EventRejected(EventStoreError):
+    """The log's current state does not admit an event (a domain rule, checked under the head lock).
+
+    `problems` are (index of the event in its request, field path, message).
+    """
+
+    def __init__(self, problems: list[tuple[int, str, str]]) -> None:
+        first = problems[0]
+        super().__init__(f"event {first[0]}: {first[1]}: {first[2]}")
+        self.problems = problems

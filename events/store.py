@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from events.append import AppendObserver, ProjectWriter, create_log
+from events.append import Admission, AppendObserver, ProjectWriter, create_log
 from events.envelope import AppendedEvent, LogHead, NewEvent, RecordedEvent
 from events.errors import ProjectAlreadyExists
 from events.integrity import ChainReport, verify_chain
@@ -23,12 +23,14 @@ class EventStore:
         *,
         channel: str = DEFAULT_CHANNEL,
         observer: AppendObserver | None = None,
+        admission: Admission | None = None,
         max_group_events: int = 5000,
         max_in_flight: int = 2,
     ) -> None:
         self.pool = pool
         self.channel = channel
         self._observer = observer
+        self.admission = admission
         self._max_group_events = max_group_events
         self._max_in_flight = max_in_flight
         self._writers: dict[str, ProjectWriter] = {}
@@ -46,6 +48,7 @@ class EventStore:
                 project_id,
                 channel=self.channel,
                 observer=self._observer,
+                admission=self.admission,
                 max_group_events=self._max_group_events,
                 max_in_flight=self._max_in_flight,
             )

@@ -1,0 +1,324 @@
+"""What the log must already hold for a new event to be accepted: the write model.
+
+A pure fold over a project's log (`apply`) and the domain rules a new event must pass against it
+(`problems`): references exist and are live, the exchange lifecycle is respected, dates fall in
+the project, approved periods are locked, corrections and retractions name a live event.
+Type-level rules that need no log (field types, self-dates) live in events.catalog.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+
+from events.catalog import (
+    ActivityRetracted,
+    CoachingSessionHeld,
+    CorrectionRecorded,
+    EventPayload,
+    ExchangeCancelled,
+    ExchangeClosingReportSubmitted,
+    ExchangeCompleted,
+    ExchangeRegistered,
+    IndicatorDefined,
+    LumpSumPaid,
+    OrganisationRegistered,
+    OutreachEventHeld,
+    ParticipantRegistered,
+    PayloadError,
+    PeriodApproved,
+    PeriodReopened,
+    ProjectRegistered,
+    Reference,
+    TrainingDelivered,
+    apply_correction,
+    check_dated_within_project,
+    event_type_of,
+    references,
+)
+
+KPI_IDS = frozenset(
+    [f"O{i}" for i in range(1, 12)] + [f"R{i}" for i in range(1, 8)] + [f"I{i}" for i in range(1, 7)]
+)
+
+# The lifecycle of an exchange, in the order its events may arrive.
+_NEEDS_COMPLETION = (ExchangeClosingReportSubmitted, LumpSumPaid)
+
+
+@dataclasses.dataclass
+class Recorded:
+    """One live event the model remembers: enough to correct or retract it."""
+
+    event_type: str
+    stream_id: str
+    payload: EventPayload
+    occurred_on: dt.date
+    partner_org_id: str | None
+    activity_ids: tuple[str, ...]
+
+
+@dataclasses.dataclass
+class Exchange:
+    """Where one exchange is in its lifecycle."""
+
+    registered_by: uuid.UUID
+    completed: bool = False
+    cancelled: bool = False
+
+
+@dataclasses.dataclass
+class WriteModel:
+    """The facts validation needs, as of `position`."""
+
+    position: int = 0
+    project: ProjectRegistered | None = None
+    orgs: set[str] = dataclasses.field(default_factory=set)
+    participants: set[str] = dataclasses.field(default_factory=set)
+    indicators: set[str] = dataclasses.field(default_factory=lambda: set(KPI_IDS))
+    exchanges: dict[str, Exchange] = dataclasses.field(default_factory=dict)
+    # activity id -> the live events that carry it (a session recorded twice has two)
+    activities: dict[str, set[uuid.UUID]] = dataclasses.field(default_factory=dict)
+    events: dict[uuid.UUID, Recorded] = dataclasses.field(default_factory=dict)
+    retracted: set[uuid.UUID] = dataclasses.field(default_factory=set)
+    approved: set[tuple[str, str]] = dataclasses.field(default_factory=set)
+
+    def apply(
+        self,
+        position: int,
+        event_id: uuid.UUID,
+        stream_id: str,
+        payload: EventPayload,
+        occurred_on: dt.date,
+        partner_org_id: str | None,
+    ) -> None:
+        """Fold one accepted event into the model."""
+        self.position = position
+        match payload:
+            case ProjectRegistered():
+                self.project = payload
+            case OrganisationRegistered():
+                self.orgs.add(payload.org_id)
+            case ParticipantRegistered():
+                self.participants.add(payload.participant_id)
+            case IndicatorDefined():
+                self.indicators.add(payload.indicator_id)
+            case ExchangeRegistered():
+                self.exchanges[payload.exchange_id] = Exchange(registered_by=event_id)
+            case ExchangeCompleted():
+                self.exchanges[payload.exchange_id].completed = True
+            case ExchangeCancelled():
+                self.exchanges[payload.exchange_id].cancelled = True
+            case PeriodApproved():
+                self.approved.add((payload.period_id, payload.partner_org_id))
+            case PeriodReopened():
+                self.approved.discard((payload.period_id, payload.partner_org_id))
+            case CorrectionRecorded():
+                self._correct(payload)
+            case ActivityRetracted():
+                self._retract(payload.target_event_id)
+        ids = _activity_ids(payload)
+        for activity_id in ids:
+            self.activities.setdefault(activity_id, set()).add(event_id)
+        self.events[event_id] = Recorded(
+            event_type_of(payload), stream_id, payload, occurred_on, partner_org_id, ids
+        )
+
+    def _correct(self, correction: CorrectionRecorded) -> None:
+        target = self.events.get(correction.target_event_id)
+        if target is None:
+            return
+        try:
+            corrected, new_date = apply_correction(target.payload, target.occurred_on, correction)
+        except PayloadError:
+            return  # refused when it was recorded under older rules; the fold must not crash
+
+        target.payload = corrected
+        target.occurred_on = new_date
+
+    def _retract(self, event_id: uuid.UUID) -> None:
+        target = self.events.pop(event_id, None)
+        self.retracted.add(event_id)
+        if target is None:
+            return
+        for activity_id in target.activity_ids:
+            carriers = self.activities.get(activity_id, set())
+            carriers.discard(event_id)
+            if not carriers:
+                self.activities.pop(activity_id, None)
+        if isinstance(target.payload, ExchangeRegistered):
+            exchange = self.exchanges.get(target.payload.exchange_id)
+            if exchange is not None and exchange.registered_by == event_id:
+                del self.exchanges[target.payload.exchange_id]
+
+    def problems(
+        self, payload: EventPayload, occurred_on: dt.date, partner_org_id: str | None
+    ) -> list[PayloadError]:
+        """Why this event cannot be appended now (empty when it can)."""
+        if self.project is None:
+            if isinstance(payload, ProjectRegistered):
+                return []
+            return [PayloadError("type", "the project must be registered (ProjectRegistered) first")]
+        if isinstance(payload, ProjectRegistered):
+            return [PayloadError("type", "the project is already registered")]
+        found = list(self._reference_problems(payload))
+        found += self._lifecycle_problems(payload)
+        found += check_dated_within_project(
+            event_type_of(payload), occurred_on, self.project, self._final_approved()
+        )
+        found += self._lock_problems(payload, occurred_on, partner_org_id)
+        return found
+
+    def _reference_problems(self, payload: EventPayload) -> Iterator[PayloadError]:
+        for ref in references(payload):
+            if not self._exists(ref):
+                yield PayloadError(f"data.{ref.path}", _missing(ref))
+
+    def _exists(self, ref: Reference) -> bool:
+        assert self.project is not None
+        if ref.kind == "org":
+            return ref.id in self.orgs
+        if ref.kind == "participant":
+            return ref.id in self.participants
+        if ref.kind == "exchange":
+            return ref.id in self.exchanges
+        if ref.kind == "activity":
+            return ref.id in self.activities
+        if ref.kind == "indicator":
+            return ref.id in self.indicators
+        if ref.kind == "period":
+            return any(p.period_id == ref.id for p in self.project.reporting_periods)
+        try:
+            return uuid.UUID(ref.id) in self.events
+        except ValueError:
+            return False
+
+    def _lifecycle_problems(self, payload: EventPayload) -> list[PayloadError]:
+        if isinstance(payload, ExchangeRegistered):
+            if payload.exchange_id in self.exchanges:
+                return [
+                    PayloadError(
+                        "data.exchange_id", f"exchange {payload.exchange_id!r} is already registered"
+                    )
+                ]
+            return []
+        exchange_id = getattr(payload, "exchange_id", None)
+        exchange = self.exchanges.get(exchange_id) if isinstance(exchange_id, str) else None
+        if exchange is not None:
+            if exchange.cancelled:
+                return [PayloadError("data.exchange_id", f"exchange {exchange_id!r} was cancelled")]
+            if isinstance(payload, ExchangeCancelled) and exchange.completed:
+                return [
+                    PayloadError(
+                        "data.exchange_id", f"exchange {exchange_id!r} is completed and cannot be cancelled"
+                    )
+                ]
+            if isinstance(payload, ExchangeCompleted) and exchange.completed:
+                return [
+                    PayloadError(
+                        "data.exchange_id",
+                        f"exchange {exchange_id!r} is already completed; correct it instead",
+                    )
+                ]
+            if isinstance(payload, _NEEDS_COMPLETION) and not exchange.completed:
+                return [PayloadError("data.exchange_id", f"exchange {exchange_id!r} is not completed yet")]
+        if isinstance(payload, CorrectionRecorded | ActivityRetracted):
+            return self._governance_problems(payload)
+        return []
+
+    def _governance_problems(self, payload: CorrectionRecorded | ActivityRetracted) -> list[PayloadError]:
+        target = self.events.get(payload.target_event_id)
+        if target is None:
+            return []  # reported as a missing reference
+        if target.event_type in ("ActivityRetracted", "CorrectionRecorded"):
+            verb = "retracted" if isinstance(payload, ActivityRetracted) else "corrected"
+            return [
+                PayloadError(
+                    "data.target_event_id",
+                    f"a {target.event_type} cannot be {verb}; record the activity again instead",
+                )
+            ]
+        if isinstance(payload, CorrectionRecorded):
+            try:
+                corrected, _ = apply_correction(target.payload, target.occurred_on, payload)
+            except PayloadError as error:
+                return [PayloadError(_prefixed(error.field_path), error.message)]
+            return [
+                PayloadError(f"data.field_changes{p.field_path.removeprefix('data')}", p.message)
+                for p in self._reference_problems(corrected)
+            ]
+        return []
+
+    def _lock_problems(
+        self, payload: EventPayload, occurred_on: dt.date, partner_org_id: str | None
+    ) -> list[PayloadError]:
+        if isinstance(payload, PeriodApproved | PeriodReopened) or partner_org_id is None:
+            return []
+        dates = [occurred_on]
+        if isinstance(payload, CorrectionRecorded | ActivityRetracted):
+            target = self.events.get(payload.target_event_id)
+            if target is not None:
+                dates = [target.occurred_on]
+                if isinstance(payload, CorrectionRecorded):
+                    dates.append(apply_correction(target.payload, target.occurred_on, payload)[1])
+                partner_org_id = target.partner_org_id or partner_org_id
+        for date in dates:
+            period = self.period_of(date)
+            if period is not None and (period, partner_org_id) in self.approved:
+                return [
+                    PayloadError(
+                        "occurred_on",
+                        f"period {period} of partner {partner_org_id} is approved and locked; "
+                        "record PeriodReopened with a reason first",
+                    )
+                ]
+        return []
+
+    def period_of(self, day: dt.date) -> str | None:
+        """The reporting period a date falls in (after the end: the final one)."""
+        assert self.project is not None
+        periods = self.project.reporting_periods
+        for period in periods:
+            if period.start <= day <= period.end:
+                return period.period_id
+        if periods and day > periods[-1].end:
+            return periods[-1].period_id
+        return None
+
+    def _final_approved(self) -> bool:
+        assert self.project is not None
+        final = [p.period_id for p in self.project.reporting_periods if p.kind == "final"]
+        partners = self.project.partners
+        return bool(final) and all((final[0], partner) in self.approved for partner in partners)
+
+
+def _activity_ids(payload: EventPayload) -> tuple[str, ...]:
+    """The activity ids an event introduces (what feedback and follow-ups may name)."""
+    match payload:
+        case TrainingDelivered():
+            return (payload.session_id,)
+        case ExchangeRegistered():
+            return (payload.exchange_id,)
+        case CoachingSessionHeld():
+            return (payload.engagement_id,)
+        case OutreachEventHeld():
+            return (payload.outreach_id,)
+    return ()
+
+
+def _prefixed(path: str) -> str:
+    return path if path.startswith(("data", "occurred_on")) else f"data.{path}"
+
+
+def _missing(ref: Reference) -> str:
+    names = {
+        "org": "organisation",
+        "participant": "participant",
+        "exchange": "exchange",
+        "activity": "live activity",
+        "indicator": "indicator",
+        "event": "live event",
+        "period": "reporting period",
+    }
+    return f"no {names[ref.kind]} {ref.id!r} in this project (register it first)"
