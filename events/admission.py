@@ -9,12 +9,15 @@ the model is dropped and rebuilt on next use.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from events.catalog import EventPayload, decode_payload
+import msgspec
+
+from events.catalog import EventPayload, PayloadError, decode_payload
 from events.connection import Executor
 from events.envelope import NewEvent
 from events.errors import EventRejected
@@ -55,13 +58,22 @@ class WriteModelAdmission:
     def __init__(self) -> None:
         self._models: dict[str, WriteModel] = {}
         self._groups: dict[str, _Group] = {}
+        # Held from `begin` to `end`, and while catching up outside a transaction: one fold at a time.
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, project_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(project_id, asyncio.Lock())
 
     def model(self, project_id: str) -> WriteModel | None:
         """The project's model as last caught up (None before first use)."""
         return self._models.get(project_id)
 
-    async def catch_up(self, connection: Executor, project_id: str, head: int | None = None) -> WriteModel:
-        """Fold the committed log (up to `head`, default all of it) into the project's model."""
+    async def catch_up(self, connection: Executor, project_id: str) -> WriteModel:
+        """Fold everything committed so far into the project's model (outside any append)."""
+        async with self._lock(project_id):
+            return await self._catch_up(connection, project_id, None)
+
+    async def _catch_up(self, connection: Executor, project_id: str, head: int | None) -> WriteModel:
         model = self._models.get(project_id)
         if model is None or (head is not None and model.position > head):
             model = self._models[project_id] = WriteModel()
@@ -70,6 +82,8 @@ class WriteModelAdmission:
         up_to = head if head is not None else 2**62
         async for batch in iterate_log(connection, project_id, after=model.position, up_to=up_to):
             for event in batch:
+                if event.position <= model.position:
+                    continue
                 payload = decode_payload(event.type, bytes(event.data), event.schema_version)
                 model.apply(
                     event.position,
@@ -83,7 +97,14 @@ class WriteModelAdmission:
 
     async def begin(self, connection: Executor, project_id: str, head: int) -> None:
         """A group's transaction holds the head lock at `head`: bring the model there."""
-        await self.catch_up(connection, project_id, head)
+        lock = self._lock(project_id)
+        await lock.acquire()
+        try:
+            await self._catch_up(connection, project_id, head)
+        except BaseException:
+            self._models.pop(project_id, None)
+            lock.release()
+            raise
         self._groups[project_id] = _Group(connection, head, [])
 
     async def admit(
@@ -100,7 +121,13 @@ class WriteModelAdmission:
         passed: list[_Admitted] = []
         for index, (event, event_id) in enumerate(zip(events, event_ids, strict=True)):
             payload = event.data
-            assert isinstance(payload, EventPayload), "admission needs decoded payloads"
+            if not isinstance(payload, EventPayload):
+                try:
+                    payload = decode_payload(event.type, msgspec.to_builtins(payload))
+                except PayloadError as error:
+                    if passed:
+                        await self._rebuild(project_id, group)
+                    return EventRejected([(index, error.field_path, error.message)])
             occurred_on = event.occurred_on or dt.date.min
             partner = _partner(event.metadata)
             found = model.problems(payload, occurred_on, partner)
@@ -119,12 +146,14 @@ class WriteModelAdmission:
     async def _rebuild(self, project_id: str, group: _Group) -> None:
         """Undo a partly folded request: the committed log plus this group's admitted requests."""
         self._models.pop(project_id, None)
-        model = await self.catch_up(group.connection, project_id, group.head)
+        model = await self._catch_up(group.connection, project_id, group.head)
         for admitted in group.admitted:
             admitted.fold_into(model)
 
     def end(self, project_id: str, committed: bool) -> None:
         """The group's transaction is over; without a commit its folds are void."""
-        self._groups.pop(project_id, None)
+        group = self._groups.pop(project_id, None)
         if not committed:
             self._models.pop(project_id, None)
+        if group is not None:
+            self._lock(project_id).release()

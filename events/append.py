@@ -393,6 +393,10 @@ class ProjectWriter:
                 "retry with the same Idempotency-Key"
             )
             outcomes = [unknown] * len(group)
+        except Exception as error:
+            # A bug, not a refusal: the transaction rolled back; no caller may be left waiting.
+            log.exception("append group failed", extra={"project": self._project_id})
+            outcomes = [error] * len(group)
         for request, outcome in zip(group, outcomes, strict=True):
             if request.future.done():
                 continue

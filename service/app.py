@@ -10,14 +10,32 @@ import asyncpg
 import msgspec
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
+from events.admission import WriteModelAdmission
 from events.notifications import LogNotifications
 from events.read import read_heads
 from events.store import EventStore
+from service.auth import TokenStore, token_authentication
 from service.database import create_pool, database_url, migrate_pool
+from service.log_api import LogController
 from service.metrics import LogMetrics
 from service.migrate import migration_level
+from service.problems import EXCEPTION_HANDLERS
+from service.projects_api import ProjectsController
+from service.recording import Recorder
+from service.request_log import request_logging
 from service.settings import Settings
+
+__version__ = "0.1.0"
+
+API_DESCRIPTION = """Event-sourced impact monitoring for cluster partnership grants.
+
+Every call but /health, /metrics and /schema needs `Authorization: Bearer <token>` (tokens are
+made with `impactlog token create`). Errors are RFC 9457 problem+json naming the offending field.
+"""
 
 
 class ProjectHead(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,7 +130,10 @@ async def run_services(
         app.state.settings = settings
         app.state.metrics = metrics_registry
         app.state.notifications = notifications
-        app.state.store = EventStore(active, observer=metrics_registry)
+        store = EventStore(active, observer=metrics_registry, admission=WriteModelAdmission())
+        app.state.store = store
+        app.state.recorder = Recorder(store)
+        app.state.tokens = TokenStore(active)
         try:
             yield
         finally:
@@ -126,7 +147,21 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     """Build the app; a given pool is used as is (tests), else one is made from settings."""
     settings = settings or Settings.from_env()
     return Litestar(
-        route_handlers=[health, metrics],
+        route_handlers=[health, metrics, ProjectsController, LogController],
+        middleware=[token_authentication, request_logging],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="impactlog",
+            version=__version__,
+            description=API_DESCRIPTION,
+            path="/schema",
+            # JSON and YAML only: the HTML renderers load scripts from CDNs our users cannot reach.
+            render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
+            security=[{"BearerToken": []}],
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
+            ),
+        ),
         lifespan=[_lifespan(settings, pool)],
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,

@@ -79,3 +79,12 @@ def migrate_command() -> None:
 def echo_json(value: Any) -> None:
     """Print a value as indented JSON on stdout."""
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(value)).decode() + "\n")
+
+
+def _register_commands() -> None:
+    from service.token_cli import token
+
+    main.add_command(token)
+
+
+_register_commands()

@@ -110,3 +110,11 @@ async def service(db: Database) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client to the running service on this test's schema."""
     async with running_service(db) as client:
         yield client
+
+
+async def bearer(db: Database, role: str, *projects: str, name: str | None = None) -> dict[str, str]:
+    """Authorization headers for a new token of `role` on `projects`."""
+    from service.auth import TokenStore
+
+    _, secret = await TokenStore(db.pool).create(role, projects, name=name)
+    return {"Authorization": f"Bearer {secret}"}

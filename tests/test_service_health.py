@@ -12,7 +12,8 @@ import httpx
 from events.envelope import NewEvent
 from events.store import EventStore
 from service.embedded_db import _prune_dead_handles
-from tests.conftest import MIGRATIONS
+from tests.conftest import MIGRATIONS, Database, bearer
+from tests.story import REGISTRATION, founding_events
 
 
 async def test_health_shows_database_migrations_and_log_heads(
@@ -33,16 +34,21 @@ async def test_health_shows_database_migrations_and_log_heads(
     assert body["projects"] == [{"project_id": "demo", "position": 1, "hash": head.hash}]
 
 
-async def test_metrics_count_appends_and_group_sizes(service: httpx.AsyncClient) -> None:
-    store: EventStore = service.app.state.store  # type: ignore[attr-defined]
-    await store.create_project("demo")
-    await store.append("demo", [NewEvent(stream_id="s", type="T", data={}) for _ in range(3)])
+async def test_metrics_count_appends_and_group_sizes(service: httpx.AsyncClient, db: Database) -> None:
+    admin = await bearer(db, "admin")
+    created = await service.post(
+        "/api/v1/projects", json={"project_id": "demo", "data": REGISTRATION}, headers=admin
+    )
+    assert created.status_code == 201
+    staff = await bearer(db, "staff", "demo")
+    recorded = await service.post("/api/v1/projects/demo/events", json=founding_events()[:3], headers=staff)
+    assert recorded.status_code == 201
     response = await service.get("/metrics")
     assert response.status_code == 200
     text = response.text
-    assert 'impactlog_events_appended_total{project="demo"} 3.0' in text
+    assert 'impactlog_events_appended_total{project="demo"} 4.0' in text
     assert "impactlog_append_group_requests_bucket" in text
-    assert "impactlog_append_request_seconds_count 1.0" in text
+    assert "impactlog_append_request_seconds_count 2.0" in text
 
 
 def test_dead_pids_are_pruned_from_the_embedded_servers_handle_list(tmp_path: Path) -> None:

@@ -1,0 +1,425 @@
+"""The fold over a project's log: what the log says "as of" a position (DOMAIN.md (f), log semantics).
+
+``fold_log(entries, as_of=P)`` reads positions 1..P in order and keeps every event that is still
+*live* there, as it stands after its corrections:
+
+- ``ActivityRetracted`` removes its target from its own position on, as if it had never been
+  appended (distinct counts are then recounted from what is left, never decremented). When the
+  target carried an activity id (a session, exchange, coaching engagement or outreach id) and
+  no other live record carries that id any more, every live event depending on the id is voided
+  too: feedback, follow-ups and the exchange lifecycle events. Voiding is permanent: recording
+  the activity again later does not bring the voided events back.
+- ``CorrectionRecorded`` changes its live target in place with ``events.catalog.apply_correction``,
+  several corrections of one event in log order; a correction that would leave the target invalid
+  (the API refuses those) is skipped. A retracted correction no longer applies.
+- Reference data is read as of P too: the last live registration of an organisation or a
+  participant, the size classes in force from each ``OrganisationSizeClassChanged``'s own
+  occurred_on, the last ``TargetSet``/``BaselineRecorded`` per (indicator, period, key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Generic, TypeVar, cast
+
+import msgspec
+
+from events.catalog import (
+    ActivityRetracted,
+    BaselineRecorded,
+    CoachingSessionHeld,
+    CommitmentToQualitySigned,
+    CorrectionRecorded,
+    EventPayload,
+    ExchangeCancelled,
+    ExchangeClosingReportSubmitted,
+    ExchangeCompleted,
+    ExchangeRegistered,
+    FeedbackCollected,
+    FollowUpCooperationRecorded,
+    LumpSumPaid,
+    OrganisationRegistered,
+    OrganisationSizeClassChanged,
+    OutreachEventHeld,
+    ParticipantRegistered,
+    PayloadError,
+    ProjectRegistered,
+    TargetSet,
+    TrainingDelivered,
+    apply_correction,
+    decode_payload,
+    event_type_of,
+)
+from events.envelope import RecordedEvent
+
+P = TypeVar("P", bound=EventPayload)
+
+# A dimension value nobody recorded: an unregistered organisation, an anonymous respondent.
+UNKNOWN = "unknown"
+SME_SIZE_CLASSES = frozenset({"micro", "small", "medium"})
+
+# (indicator_id, period_id, disaggregation_key) of a target or baseline.
+TargetKey = tuple[str, str, str | None]
+
+
+class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One row of a project's log with its payload already decoded (and upcast) by the catalog."""
+
+    position: int
+    type: str
+    occurred_on: dt.date
+    recorded_at: dt.datetime
+    partner_org_id: str | None
+    event_id: uuid.UUID
+    payload: EventPayload
+
+    def __post_init__(self) -> None:
+        actual = event_type_of(self.payload)
+        if actual != self.type:
+            raise ValueError(
+                f"log entry {self.position}: type is {self.type!r} but the payload is a {actual}"
+            )
+
+
+def log_entry(event: RecordedEvent) -> LogEntry:
+    """A stored log row as the engine reads it: the payload decoded (and upcast) by the catalog,
+    the partner from the metadata's partner_org_id; a row stored without occurred_on (sign-offs,
+    snapshots) is dated by the UTC day it was recorded."""
+    metadata = event.decoded_metadata()
+    partner = metadata.get("partner_org_id")
+    return LogEntry(
+        position=event.position,
+        type=event.type,
+        occurred_on=event.occurred_on or _utc_day(event.recorded_at),
+        recorded_at=event.recorded_at,
+        partner_org_id=partner if isinstance(partner, str) else None,
+        event_id=event.event_id,
+        payload=decode_payload(event.type, bytes(event.data), event.schema_version),
+    )
+
+
+class LiveEvent(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
+    """A live event as it stands after its corrections: what the KPIs count."""
+
+    position: int
+    event_id: uuid.UUID
+    occurred_on: dt.date
+    partner_org_id: str | None
+    payload: P
+
+
+class Organisation(msgspec.Struct, frozen=True, kw_only=True):
+    """An organisation's registration and its size-class history."""
+
+    registration: OrganisationRegistered
+    # (in force from, log position, size class), in the order they take effect.
+    size_changes: tuple[tuple[dt.date, int, str], ...] = ()
+
+    def size_class_on(self, day: dt.date) -> str:
+        """The size class in force on `day`: a change applies from its own occurred_on."""
+        current: str = self.registration.size_class
+        for since, _, size_class in self.size_changes:
+            if since > day:
+                break
+            current = size_class
+        return current
+
+    def is_sme_on(self, day: dt.date) -> bool:
+        """An SME only by org_type SME and a micro/small/medium class in force on `day`."""
+        return self.registration.org_type == "SME" and self.size_class_on(day) in SME_SIZE_CLASSES
+
+
+class Exchange(msgspec.Struct, frozen=True, kw_only=True):
+    """A live ExchangeRegistered with its live lifecycle events and follow-ups."""
+
+    registration: LiveEvent[ExchangeRegistered]
+    completion: LiveEvent[ExchangeCompleted] | None
+    cancelled: bool
+    closing_reports: tuple[LiveEvent[ExchangeClosingReportSubmitted], ...]
+    payments: tuple[LiveEvent[LumpSumPaid], ...]
+    follow_ups: tuple[LiveEvent[FollowUpCooperationRecorded], ...]
+    # Paid by the project's partnership (vop_id; hosting never counts) and not cancelled.
+    counted: bool
+
+    @property
+    def completed_and_counted(self) -> bool:
+        """What O5, O6, O7, O8 and R3 count: a counted exchange with an ExchangeCompleted."""
+        return self.counted and self.completion is not None
+
+    @property
+    def dated_on(self) -> dt.date | None:
+        """The day every figure of the exchange is bucketed by: its completion (actual_end)."""
+        return self.completion.occurred_on if self.completion is not None else None
+
+
+class LogState(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything live at one log position, ready for the KPI formulas."""
+
+    position: int
+    # When the last position read was recorded, in UTC.
+    recorded_at: dt.datetime | None
+    project: ProjectRegistered | None
+    events: tuple[LiveEvent[EventPayload], ...]
+    by_type: dict[str, tuple[LiveEvent[EventPayload], ...]]
+    organisations: dict[str, Organisation]
+    participants: dict[str, ParticipantRegistered]
+    exchanges: dict[str, Exchange]
+    targets: dict[TargetKey, TargetSet]
+    baselines: dict[TargetKey, BaselineRecorded]
+
+    def live(self, kind: type[P]) -> tuple[LiveEvent[P], ...]:
+        """The live events of one payload type, in log order."""
+        return _live(self.by_type, kind)
+
+    @property
+    def as_of_date(self) -> dt.date | None:
+        """The day of the last position read (UTC), which time-elapsed shares are measured at."""
+        return _utc_day(self.recorded_at) if self.recorded_at is not None else None
+
+    def size_class(self, org_id: str, day: dt.date) -> str:
+        """The organisation's size class in force on `day` ("unknown" if unregistered)."""
+        organisation = self.organisations.get(org_id)
+        return organisation.size_class_on(day) if organisation is not None else UNKNOWN
+
+    def is_sme(self, org_id: str, day: dt.date) -> bool:
+        """Whether the organisation counted as an SME on `day`."""
+        organisation = self.organisations.get(org_id)
+        return organisation is not None and organisation.is_sme_on(day)
+
+
+def resolve_as_of(entries: Iterable[LogEntry], as_of: int | dt.date | None) -> int | None:
+    """The log position an "as of" names: a position as is; a date or time the last position
+    recorded on or before it (a date means the whole UTC day); None the whole log."""
+    if as_of is None or isinstance(as_of, int):
+        return as_of
+    if isinstance(as_of, dt.datetime):
+        moment = as_of
+        return max((e.position for e in entries if e.recorded_at <= moment), default=0)
+    day = as_of
+    return max((e.position for e in entries if _utc_day(e.recorded_at) <= day), default=0)
+
+
+def _in_utc(moment: dt.datetime) -> dt.datetime:
+    """A timestamp in UTC, so it is served (and hashed) one way; a naive one is left as given."""
+    return moment.astimezone(dt.UTC) if moment.tzinfo is not None else moment
+
+
+def _utc_day(moment: dt.datetime) -> dt.date:
+    return _in_utc(moment).date()
+
+
+@dataclasses.dataclass(slots=True)
+class _Record:
+    """One appended event while the log is folded: whether it is still live, and its corrections."""
+
+    entry: LogEntry
+    live: bool = True
+    corrections: list[_Record] = dataclasses.field(default_factory=list)
+    cached: LiveEvent[EventPayload] | None = None
+
+    def current(self) -> LiveEvent[EventPayload]:
+        """The event after its live corrections, in log order."""
+        if self.cached is None:
+            payload, day = self.entry.payload, self.entry.occurred_on
+            for correction in self.corrections:
+                if correction.live:
+                    payload, day = _corrected(payload, day, correction.entry.payload)
+            self.cached = LiveEvent(
+                position=self.entry.position,
+                event_id=self.entry.event_id,
+                occurred_on=day,
+                partner_org_id=self.entry.partner_org_id,
+                payload=payload,
+            )
+        return self.cached
+
+
+def _corrected(payload: EventPayload, day: dt.date, correction: EventPayload) -> tuple[EventPayload, dt.date]:
+    assert isinstance(correction, CorrectionRecorded)
+    try:
+        return apply_correction(payload, day, correction)
+    except PayloadError:
+        # The API refuses such a correction; one can still end up here when an earlier
+        # correction it built on was retracted. It then changes nothing.
+        return payload, day
+
+
+def fold_log(entries: Iterable[LogEntry], as_of: int | None = None) -> LogState:
+    """The live state after reading positions 1..as_of (the whole log when None)."""
+    records: dict[uuid.UUID, _Record] = {}
+    last: LogEntry | None = None
+    for entry in sorted(entries, key=lambda e: e.position):
+        if as_of is not None and entry.position > as_of:
+            break
+        last = entry
+        if entry.event_id in records:
+            continue  # the same event delivered twice is one event
+        record = _Record(entry)
+        records[entry.event_id] = record
+        payload = entry.payload
+        if isinstance(payload, ActivityRetracted):
+            _retract(records, payload.target_event_id)
+        elif isinstance(payload, CorrectionRecorded):
+            _attach_correction(records, record, payload.target_event_id)
+    live = tuple(r.current() for r in records.values() if r.live and not _is_governance(r.entry.payload))
+    return _state(live, last)
+
+
+def _is_governance(payload: EventPayload) -> bool:
+    return isinstance(payload, CorrectionRecorded | ActivityRetracted)
+
+
+def _attach_correction(records: dict[uuid.UUID, _Record], correction: _Record, target_id: uuid.UUID) -> None:
+    target = records.get(target_id)
+    # A correction of a retracted, voided or governance event has nothing to change.
+    if target is None or not target.live or _is_governance(target.entry.payload):
+        return
+    target.corrections.append(correction)
+    target.cached = None
+
+
+def _retract(records: dict[uuid.UUID, _Record], target_id: uuid.UUID) -> None:
+    target = records.get(target_id)
+    if target is None or not target.live or isinstance(target.entry.payload, ActivityRetracted):
+        return  # unknown, already gone, or a retraction (which cannot be retracted)
+    target.live = False
+    payload = target.entry.payload
+    if isinstance(payload, CorrectionRecorded):
+        corrected = records.get(payload.target_event_id)
+        if corrected is not None:
+            corrected.cached = None
+        return
+    activity_id = _activity_id(target.current().payload)
+    if activity_id is None:
+        return
+    live = [r for r in records.values() if r.live]
+    if any(_activity_id(r.current().payload) == activity_id for r in live):
+        return  # another live record still carries the id: its dependents stay
+    for record in live:
+        if _depends_on(record.current().payload, activity_id):
+            record.live = False
+
+
+def _activity_id(payload: EventPayload) -> str | None:
+    """The activity id a record carries, which feedback, follow-ups and lifecycle events name."""
+    if isinstance(payload, TrainingDelivered):
+        return payload.session_id
+    if isinstance(payload, ExchangeRegistered):
+        return payload.exchange_id
+    if isinstance(payload, CoachingSessionHeld):
+        return payload.engagement_id
+    if isinstance(payload, OutreachEventHeld):
+        return payload.outreach_id
+    return None
+
+
+_LIFECYCLE = (
+    CommitmentToQualitySigned,
+    ExchangeCompleted,
+    ExchangeClosingReportSubmitted,
+    LumpSumPaid,
+    ExchangeCancelled,
+)
+
+
+def _depends_on(payload: EventPayload, activity_id: str) -> bool:
+    if isinstance(payload, FeedbackCollected):
+        return payload.activity_id == activity_id
+    if isinstance(payload, FollowUpCooperationRecorded):
+        return payload.source_activity_id == activity_id
+    if isinstance(payload, _LIFECYCLE):
+        return payload.exchange_id == activity_id
+    return False
+
+
+def _state(events: tuple[LiveEvent[EventPayload], ...], last: LogEntry | None) -> LogState:
+    by_type: dict[str, list[LiveEvent[EventPayload]]] = {}
+    for event in events:
+        by_type.setdefault(event_type_of(event.payload), []).append(event)
+    indexed = {name: tuple(found) for name, found in by_type.items()}
+    projects = _live(indexed, ProjectRegistered)
+    project = projects[-1].payload if projects else None
+    return LogState(
+        position=last.position if last is not None else 0,
+        recorded_at=_in_utc(last.recorded_at) if last is not None else None,
+        project=project,
+        events=events,
+        by_type=indexed,
+        organisations=_organisations(
+            _live(indexed, OrganisationRegistered), _live(indexed, OrganisationSizeClassChanged)
+        ),
+        # The last live registration of an id wins, as the last write of reference data does.
+        participants={e.payload.participant_id: e.payload for e in _live(indexed, ParticipantRegistered)},
+        exchanges=_exchanges(indexed, project),
+        targets={_key(e.payload): e.payload for e in _live(indexed, TargetSet)},
+        baselines={_key(e.payload): e.payload for e in _live(indexed, BaselineRecorded)},
+    )
+
+
+def _key(value: TargetSet | BaselineRecorded) -> TargetKey:
+    return (value.indicator_id, value.period_id, value.disaggregation_key)
+
+
+def _organisations(
+    registrations: tuple[LiveEvent[OrganisationRegistered], ...],
+    changes: tuple[LiveEvent[OrganisationSizeClassChanged], ...],
+) -> dict[str, Organisation]:
+    history: dict[str, list[tuple[dt.date, int, str]]] = {}
+    for change in changes:
+        history.setdefault(change.payload.org_id, []).append(
+            (change.occurred_on, change.position, change.payload.size_class)
+        )
+    return {
+        e.payload.org_id: Organisation(
+            registration=e.payload, size_changes=tuple(sorted(history.get(e.payload.org_id, [])))
+        )
+        for e in registrations
+    }
+
+
+def _live(indexed: dict[str, tuple[LiveEvent[EventPayload], ...]], kind: type[P]) -> tuple[LiveEvent[P], ...]:
+    return cast(tuple[LiveEvent[P], ...], indexed.get(kind.__name__, ()))
+
+
+def _exchanges(
+    indexed: dict[str, tuple[LiveEvent[EventPayload], ...]], project: ProjectRegistered | None
+) -> dict[str, Exchange]:
+    completions = _by_exchange(_live(indexed, ExchangeCompleted))
+    cancellations = _by_exchange(_live(indexed, ExchangeCancelled))
+    reports = _by_exchange(_live(indexed, ExchangeClosingReportSubmitted))
+    payments = _by_exchange(_live(indexed, LumpSumPaid))
+    follow_ups: dict[str, list[LiveEvent[FollowUpCooperationRecorded]]] = {}
+    for follow_up in _live(indexed, FollowUpCooperationRecorded):
+        follow_ups.setdefault(follow_up.payload.source_activity_id, []).append(follow_up)
+    # A second live registration of one exchange id replaces the first, like any reference record.
+    registrations = {e.payload.exchange_id: e for e in _live(indexed, ExchangeRegistered)}
+    exchanges: dict[str, Exchange] = {}
+    for exchange_id, registration in registrations.items():
+        cancelled = exchange_id in cancellations
+        paid_by_project = project is not None and registration.payload.vop_id == project.partnership_id
+        completed = completions.get(exchange_id, ())
+        exchanges[exchange_id] = Exchange(
+            registration=registration,
+            completion=completed[-1] if completed else None,
+            cancelled=cancelled,
+            closing_reports=reports.get(exchange_id, ()),
+            payments=payments.get(exchange_id, ()),
+            follow_ups=tuple(follow_ups.get(exchange_id, ())),
+            counted=paid_by_project and not cancelled,
+        )
+    return exchanges
+
+
+_Lifecycle = TypeVar(
+    "_Lifecycle", ExchangeCompleted, ExchangeCancelled, ExchangeClosingReportSubmitted, LumpSumPaid
+)
+
+
+def _by_exchange(events: tuple[LiveEvent[_Lifecycle], ...]) -> dict[str, tuple[LiveEvent[_Lifecycle], ...]]:
+    grouped: dict[str, list[LiveEvent[_Lifecycle]]] = {}
+    for event in events:
+        grouped.setdefault(event.payload.exchange_id, []).append(event)
+    return {exchange_id: tuple(found) for exchange_id, found in grouped.items()}

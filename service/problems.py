@@ -1,0 +1,155 @@
+"""The one place that turns errors into HTTP answers: RFC 9457 problem+json, never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+from events.errors import (
+    AppendOutcomeUnknown,
+    DuplicateEventId,
+    EventStoreError,
+    IdempotencyKeyReused,
+    ProjectAlreadyExists,
+    ProjectNotFound,
+    WrongExpectedVersion,
+)
+from service.recording import CommandRejected
+
+log = logging.getLogger("impactlog.http")
+
+PROBLEM_JSON = "application/problem+json"
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+class FieldProblem(msgspec.Struct, frozen=True):
+    """One offending field: its path in the request body and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem document, with the offending fields when there are some."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] = []
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    errors: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+    kind: str | None = None,
+) -> Response[bytes]:
+    """A problem+json response."""
+    body = Problem(
+        type=f"https://impactlog.dev/problems/{kind}" if kind else "about:blank",
+        title=_TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        errors=errors or [],
+    )
+    return Response(
+        msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers or {}
+    )
+
+
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+
+
+def field_from_validation(message: str, root: str = "") -> FieldProblem:
+    """Split msgspec's "Expected `int`, got `str` - at `$[0].data.x`" into path and message."""
+    match = _AT.match(message)
+    assert match is not None
+    path = (match["path"] or "").lstrip(".")
+    return FieldProblem(field=f"{root}{path}" or "body", message=match["message"])
+
+
+def _validation(request: Request[Any, Any, Any], error: ValidationException) -> Response[bytes]:
+    errors: list[FieldProblem] = []
+    for item in error.extra if isinstance(error.extra, list) else []:
+        if isinstance(item, dict):
+            key = str(item.get("key") or item.get("source") or "body")
+            errors.append(FieldProblem(field=key, message=str(item.get("message", ""))))
+    if not errors and error.detail:
+        errors.append(field_from_validation(str(error.detail)))
+    detail = f"{errors[0].field}: {errors[0].message}" if errors else str(error.detail)
+    return problem_response(400, detail, errors, kind="invalid-request")
+
+
+def _http(request: Request[Any, Any, Any], error: HTTPException) -> Response[bytes]:
+    if isinstance(error, ValidationException):
+        return _validation(request, error)
+    status = error.status_code
+    headers = dict(error.headers or {})
+    return problem_response(status, str(error.detail), headers=headers)
+
+
+def _command(request: Request[Any, Any, Any], error: CommandRejected) -> Response[bytes]:
+    errors = [FieldProblem(field=f, message=m) for f, m in error.problems]
+    return problem_response(422, f"{errors[0].field}: {errors[0].message}", errors, kind="invalid-event")
+
+
+def _store(request: Request[Any, Any, Any], error: EventStoreError) -> Response[bytes]:
+    if isinstance(error, WrongExpectedVersion):
+        field = f"[{error.index}].expected_version"
+        return problem_response(
+            409, str(error), [FieldProblem(field, str(error))], kind="wrong-expected-version"
+        )
+    if isinstance(error, DuplicateEventId):
+        field = f"[{error.index}].event_id"
+        return problem_response(409, str(error), [FieldProblem(field, str(error))], kind="duplicate-event-id")
+    if isinstance(error, IdempotencyKeyReused):
+        return problem_response(
+            422, str(error), [FieldProblem("Idempotency-Key", str(error))], kind="idempotency-key-reused"
+        )
+    if isinstance(error, ProjectNotFound):
+        return problem_response(404, str(error), kind="project-not-found")
+    if isinstance(error, ProjectAlreadyExists):
+        return problem_response(
+            409, str(error), [FieldProblem("project_id", str(error))], kind="project-exists"
+        )
+    if isinstance(error, AppendOutcomeUnknown):
+        return problem_response(503, str(error), headers={"Retry-After": "1"}, kind="outcome-unknown")
+    return problem_response(409, str(error))
+
+
+def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
+    log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
+    return problem_response(
+        HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred; it has been logged", kind="internal"
+    )
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    HTTPException: _http,
+    CommandRejected: _command,
+    EventStoreError: _store,
+    Exception: _unexpected,
+}
