@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -44,3 +44,15 @@ async def migrate_pool(pool: asyncpg.Pool, migrations_dir: Path) -> int:
     """Run migrations on one of the pool's connections."""
     async with pool.acquire() as connection:
         return await migrate(connection, migrations_dir)
+
+
+@contextlib.asynccontextmanager
+async def migrated_pool(settings: Settings, max_size: int = 4) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the configured database with every migration applied (for CLI commands)."""
+    with database_url(settings) as dsn:
+        pool = await create_pool(dsn, min_size=1, max_size=max_size)
+        try:
+            await migrate_pool(pool, settings.migrations_dir)
+            yield pool
+        finally:
+            await pool.close()

@@ -91,11 +91,18 @@ class Recorder:
         # The write model is brought up to date outside the head lock (cheap inside it then),
         # and gives the stream of a correction's target.
         model = await self.admission.catch_up(self.store.pool, project_id)
+        # Streams of events already in the log, then of this request's earlier events: a
+        # correction finds its target's stream either way, so a retry encodes identically.
+        streams: dict[Any, str] = {}
         for index, command in enumerate(commands):
             try:
-                events.append(self._prepared(prefix(index), command, actor, model.events))
+                event = self._prepared(prefix(index), command, actor, streams, model.events)
             except CommandRejected as rejected:
                 problems += rejected.problems
+                continue
+            events.append(event)
+            if event.event_id is not None:
+                streams[event.event_id] = event.stream_id
         if problems:
             raise CommandRejected(problems)
         try:
@@ -110,7 +117,8 @@ class Recorder:
         index: int | None,
         command: EventCommand,
         actor: dict[str, Any],
-        known: dict[Any, Any] | None = None,
+        streams: dict[Any, str] | None = None,
+        recorded: dict[Any, Any] | None = None,
     ) -> NewEvent:
         """Decode and check one command with no log; the NewEvent to append."""
         try:
@@ -121,7 +129,7 @@ class Recorder:
         if found:
             raise CommandRejected([(_path(index, p.field_path), p.message) for p in found])
         return NewEvent(
-            stream_id=command.stream or _default_stream(payload, known or {}),
+            stream_id=command.stream or _default_stream(payload, streams or {}, recorded or {}),
             type=command.type,
             data=payload,
             schema_version=type(payload).schema_version,
@@ -132,11 +140,13 @@ class Recorder:
         )
 
 
-def _default_stream(payload: EventPayload, known: dict[Any, Any]) -> str:
+def _default_stream(payload: EventPayload, streams: dict[Any, str], recorded: dict[Any, Any]) -> str:
     """The catalog's stream; corrections and retractions join their target's stream, so they
     are ordered with the target's own lifecycle."""
     if isinstance(payload, CorrectionRecorded | ActivityRetracted):
-        target = known.get(payload.target_event_id)
+        if payload.target_event_id in streams:
+            return streams[payload.target_event_id]
+        target = recorded.get(payload.target_event_id)
         if target is not None:
             return str(target.stream_id)
     return stream_id(payload)
