@@ -468,7 +468,7 @@ async def test_load_demo_creates_the_project_once_and_sends_keyed_batches(
     assert list(recorder.projects) == ["demo-x"]
     first, second = recorder.calls[: len(recorder.calls) // 2], recorder.calls[len(recorder.calls) // 2 :]
     assert first == second  # same batches, same keys: a second load appends nothing new
-    assert [key for _, _, key, _ in first] == [f"demo-1-{n}" for n in range(len(first))]
+    assert [key for _, _, key, _ in first] == [f"demo-1-500-{n}" for n in range(len(first))]
     assert all(size == 500 for _, size, _, _ in first[:-1]) and seen[-1] == len(commands)
     assert all(actor == DEMO_ACTOR for _, _, _, actor in first)
 

@@ -32,7 +32,7 @@ async def load_demo(
 ) -> int:
     """Create the demo project (unless it exists) and record its events; returns how many were sent.
 
-    Each batch carries the idempotency key ``demo-<scale>-<batch number>`` and deterministic
+    Each batch carries the idempotency key ``demo-<scale>-<batch size>-<batch number>`` and deterministic
     event ids, so loading again (or resuming an interrupted load) appends nothing twice.
     """
     if batch_size < 1:
