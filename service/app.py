@@ -18,8 +18,10 @@ from events.admission import WriteModelAdmission
 from events.notifications import LogNotifications
 from events.read import read_heads
 from events.store import EventStore
+from projections.decoded_log import DecodedLog
 from service.auth import TokenStore, token_authentication
 from service.database import create_pool, database_url, migrate_pool
+from service.indicators_api import IndicatorsController, ResultCache
 from service.log_api import LogController
 from service.metrics import LogMetrics
 from service.migrate import migration_level
@@ -134,6 +136,8 @@ async def run_services(
         app.state.store = store
         app.state.recorder = Recorder(store)
         app.state.tokens = TokenStore(active)
+        app.state.decoded_log = DecodedLog(active)
+        app.state.indicator_cache = ResultCache()
         try:
             yield
         finally:
@@ -147,7 +151,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     """Build the app; a given pool is used as is (tests), else one is made from settings."""
     settings = settings or Settings.from_env()
     return Litestar(
-        route_handlers=[health, metrics, ProjectsController, LogController],
+        route_handlers=[health, metrics, ProjectsController, LogController, IndicatorsController],
         middleware=[token_authentication, request_logging],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

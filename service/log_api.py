@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.spec import Example
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, Parameter
 from litestar.response import Stream
 
 from events.catalog import EXAMPLES
@@ -92,7 +92,7 @@ class LogController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        project: str,
+        project: FromPath[str],
         data: Annotated[
             EventCommand | list[EventCommand],
             Body(
@@ -122,7 +122,7 @@ class LogController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        project: str,
+        project: FromPath[str],
         after: Annotated[int, Parameter(ge=0, description="Only positions greater than this")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=10_000, description="Page size (JSON only)")] = 1000,
     ) -> Response[Any]:
@@ -143,8 +143,8 @@ class LogController(Controller):
     async def read_one_stream(
         self,
         state: State,
-        project: str,
-        stream: str,
+        project: FromPath[str],
+        stream: FromPath[str],
         from_version: Annotated[int, Parameter(ge=1)] = 1,
         limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
     ) -> list[RecordedEvent]:

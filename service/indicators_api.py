@@ -1,0 +1,263 @@
+"""KPIs over HTTP: every indicator with its reference sheet, and any one as a time series.
+
+Figures come from the pure KPI engine (indicators/) over the decoded-log projection. Funders get
+small cells (n < 5) suppressed; auditors, staff and admins see them. `as_of` (a position or a
+date) recomputes from positions 1..P only; `min_position` waits (bounded) for the append that
+returned P, so a writer reads its own writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import State
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, Parameter
+
+from events.errors import ProjectNotFound
+from events.read import read_head
+from indicators import INDICATORS, IndicatorQueryError, evaluate_all, kpi_series, suppress_for_funders
+from indicators.results import Cell, Figure, ProjectIndicators, Series
+from projections.decoded_log import DecodedLog
+from service.auth import Role, allow, principal_of
+
+R = TypeVar("R")
+
+READ_YOUR_WRITES_TIMEOUT = 5.0
+CSV_MEDIA = "text/csv"
+
+AsOf = Annotated[
+    str | None,
+    Parameter(
+        description="A log position (e.g. 1842) or a date (YYYY-MM-DD: the last position recorded that day)"
+    ),
+]
+MinPosition = Annotated[
+    int | None,
+    Parameter(
+        ge=0, description="Wait (up to 5 s) until the log has reached this position (read your writes)"
+    ),
+]
+PeriodKind = Annotated[
+    str,
+    Parameter(
+        description="month | quarter | reporting_period | cumulative (reporting periods, running totals)"
+    ),
+]
+
+
+class ResultCache:
+    """The last few evaluations, keyed by what determines them (the log position included)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._items: collections.OrderedDict[tuple[Any, ...], Any] = collections.OrderedDict()
+
+    async def get(self, key: tuple[Any, ...], compute: Callable[[], R]) -> R:
+        """The cached value, else compute it in a worker thread and keep it."""
+        if key in self._items:
+            self._items.move_to_end(key)
+            value: R = self._items[key]
+            return value
+        value = await asyncio.to_thread(compute)
+        self._items[key] = value
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return value
+
+
+def _as_of(text: str | None) -> int | dt.date | None:
+    if text is None or text == "":
+        return None
+    if text.isdigit():
+        return int(text)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise ValidationException(
+            detail=f"as_of: {text!r} is neither a log position nor a YYYY-MM-DD date",
+            extra=[{"key": "as_of", "message": "expected a log position or a YYYY-MM-DD date"}],
+        ) from error
+
+
+def _period(text: str) -> str:
+    return "reporting_period" if text == "cumulative" else text
+
+
+def _suppressed(request: Request[Any, Any, Any]) -> bool:
+    return principal_of(request).role is Role.FUNDER
+
+
+async def _entries(state: State, project: str, min_position: int | None) -> Any:
+    head = await read_head(state.pool, project)
+    if head is None:
+        raise ProjectNotFound(project)
+    if min_position is not None and head.position < min_position:
+        await state.notifications.wait_for_position(project, min_position, READ_YOUR_WRITES_TIMEOUT)
+    decoded: DecodedLog = state.decoded_log
+    return await decoded.entries(project)
+
+
+def _query_error(error: IndicatorQueryError, field: str) -> ValidationException:
+    return ValidationException(detail=f"{field}: {error}", extra=[{"key": field, "message": str(error)}])
+
+
+class IndicatorsController(Controller):
+    """/api/v1/projects/{project}/indicators…"""
+
+    path = "/api/v1/projects/{project:str}/indicators"
+    tags = ("indicators",)
+    guards = [allow(Role.FUNDER, Role.AUDITOR, Role.STAFF)]  # noqa: RUF012 - Litestar reads a list
+
+    @get("/", summary="Every KPI: reference sheet, value, baseline, target, progress, status")
+    async def list_indicators(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        project: FromPath[str],
+        period: PeriodKind = "reporting_period",
+        as_of: AsOf = None,
+        min_position: MinPosition = None,
+    ) -> Response[Any]:
+        """The whole results framework as of a position (default: the head)."""
+        entries = await _entries(state, project, min_position)
+        cut, kind, hide = _as_of(as_of), _period(period), _suppressed(request)
+        cache: ResultCache = state.indicator_cache
+        try:
+            result = await cache.get(
+                ("all", project, len(entries), cut, kind, hide),
+                lambda: _maybe_suppressed(evaluate_all(entries, as_of=cut, period=kind), hide),  # type: ignore[arg-type]
+            )
+        except IndicatorQueryError as error:
+            raise _query_error(error, "period") from error
+        sheets = {sheet.indicator_id: sheet for sheet in INDICATORS}
+        return Response({"reference_sheets": list(sheets.values()), "indicators": result})
+
+    @get("/{kpi:str}/series", summary="One KPI per period (JSON, or CSV with Accept: text/csv)")
+    async def series(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        project: FromPath[str],
+        kpi: FromPath[str],
+        period: PeriodKind = "reporting_period",
+        by: Annotated[str | None, Parameter(description="A dimension of the KPI, e.g. country")] = None,
+        as_of: AsOf = None,
+        min_position: MinPosition = None,
+    ) -> Response[Any]:
+        """Values and cumulative values per period, split by `by`, with targets per reporting period."""
+        entries = await _entries(state, project, min_position)
+        cut, kind, hide = _as_of(as_of), _period(period), _suppressed(request)
+        cache: ResultCache = state.indicator_cache
+        try:
+            result = await cache.get(
+                ("series", project, len(entries), cut, kind, kpi, by, hide),
+                lambda: _maybe_suppressed(kpi_series(entries, kpi, period=kind, by=by, as_of=cut), hide),  # type: ignore[arg-type]
+            )
+        except IndicatorQueryError as error:
+            field = "kpi" if "unknown KPI" in str(error) else ("by" if "split" in str(error) else "period")
+            raise _query_error(error, field) from error
+        if CSV_MEDIA in (request.headers.get("accept") or ""):
+            return Response(
+                series_csv(result),
+                media_type=CSV_MEDIA,
+                headers={"Content-Disposition": f'attachment; filename="{project}-{kpi}-{kind}.csv"'},
+            )
+        return Response(result)
+
+
+Result = TypeVar("Result", ProjectIndicators, Series)
+
+
+def _maybe_suppressed(result: Result, hide: bool) -> Result:
+    return suppress_for_funders(result) if hide else result
+
+
+CSV_COLUMNS = [
+    "figure_id",
+    "period_id",
+    "period_start",
+    "period_end",
+    "dimension",
+    "category",
+    "value",
+    "numerator",
+    "denominator",
+    "n",
+    "cumulative_value",
+    "cumulative_n",
+    "target",
+    "progress_pct",
+    "status",
+    "suppressed",
+    "as_of_position",
+]
+
+
+def series_csv(series: Series) -> str:
+    """One row per period × cell (the total first), disaggregations in columns."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    figure = series.figure
+    for point in figure.points:
+        period = point.period
+        head = [figure.figure_id, period.period_id, period.start.isoformat(), period.end.isoformat()]
+        target = point.target
+        writer.writerow(
+            [
+                *head,
+                "",
+                "total",
+                *_figure_columns(point.value),
+                *_cumulative(point.cumulative),
+                _text(target.target if target else None),
+                _text(target.progress if target else None),
+                target.status if target and target.status else "",
+                "false",
+                series.as_of_position,
+            ]
+        )
+        cumulative = {c.category: c for c in point.cumulative_cells}
+        for cell in point.cells:
+            total = cumulative.get(cell.category)
+            writer.writerow(
+                [
+                    *head,
+                    series.by or "",
+                    cell.category,
+                    *_cell_columns(cell),
+                    *_cumulative(total.figure if total and total.figure else None),
+                    "",
+                    "",
+                    "",
+                    "true" if cell.suppressed else "false",
+                    series.as_of_position,
+                ]
+            )
+    return out.getvalue()
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _figure_columns(figure: Figure | None) -> list[str]:
+    if figure is None:
+        return ["", "", "", ""]
+    return [_text(figure.value), _text(figure.numerator), _text(figure.denominator), str(figure.n)]
+
+
+def _cell_columns(cell: Cell) -> list[str]:
+    return _figure_columns(cell.figure)
+
+
+def _cumulative(figure: Figure | None) -> list[str]:
+    return ["", ""] if figure is None else [_text(figure.value), str(figure.n)]
