@@ -6,6 +6,9 @@ Public API::
 
     evaluate_all(entries, as_of=None, period="reporting_period") -> ProjectIndicators
     kpi_series(entries, kpi_id, period="reporting_period", by=None, as_of=None) -> Series
+    figure_evidence(entries, kpi_id, period="reporting_period", period_id=None, by=None,
+                    category=None, as_of=None, cumulative=False) -> Evidence
+        (the log positions behind one figure, period and cell; evidence.py says what "behind" is)
     suppress_for_funders(result) -> the same type, cells with n < 5 withheld
     canonical_json(result) -> bytes  (what a snapshot hashes)
     log_entry(recorded_event) -> LogEntry  (a stored row, payload decoded, partner from metadata)
@@ -21,7 +24,7 @@ dimensions, and the survey panel's response rate.
 Modules: kpi_catalog (sheets as data), log_view (the fold: LogEntry → LogState as of P),
 outputs / outcomes / impact (formulas: state → contributions), dimensions (which cell a
 contribution falls in), aggregation (contributions → a figure), periods, targets, results (the
-served Structs), evaluate (the entry points), suppression.
+served Structs), evaluate (the entry points), evidence (provenance), suppression.
 
 Interpretations (where DOMAIN.md (f) is silent)
 -----------------------------------------------
@@ -107,6 +110,7 @@ Numbers
 """
 
 from indicators.evaluate import IndicatorQueryError, evaluate_all, kpi_series
+from indicators.evidence import Evidence, EvidenceQueryError, figure_evidence
 from indicators.kpi_catalog import CATALOG_VERSION, FIGURES, INDICATORS, FigureSheet, IndicatorSheet
 from indicators.log_view import LogEntry, log_entry
 from indicators.results import (
@@ -130,6 +134,8 @@ __all__ = [
     "INDICATORS",
     "Breakdown",
     "Cell",
+    "Evidence",
+    "EvidenceQueryError",
     "Figure",
     "FigureResult",
     "FigureSheet",
@@ -144,6 +150,7 @@ __all__ = [
     "TargetProgress",
     "canonical_json",
     "evaluate_all",
+    "figure_evidence",
     "kpi_series",
     "log_entry",
     "suppress_for_funders",

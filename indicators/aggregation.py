@@ -54,6 +54,9 @@ class Contribution(msgspec.Struct, frozen=True, kw_only=True):
     # The id a distinct count counts, or the case a mean divides by.
     key: str | None = None
     denominator: Decimal = ZERO
+    # The log positions of the live events behind it, their applied corrections included (the
+    # provenance evidence.py serves); never part of a served figure.
+    sources: tuple[int, ...] = ()
 
 
 class Measured(NamedTuple):

@@ -55,7 +55,7 @@ def evaluate_all(
 ) -> ProjectIndicators:
     """Every figure of the catalog: project to date, per period, and split by each of its dimensions."""
     _check_period(period)
-    state = _state(entries, as_of)
+    state = state_as_of(entries, as_of)
     return ProjectIndicators(
         catalog_version=CATALOG_VERSION,
         grant_no=state.project.grant_no if state.project is not None else None,
@@ -82,14 +82,8 @@ def kpi_series(
     """One figure per period (its own and cumulative value, target progress for reporting periods),
     split by dimension `by` when given. `kpi_id` is a figure id ("O9.orgs") or an indicator id
     (its first figure)."""
-    sheet = figure_sheet(kpi_id)
-    if sheet is None:
-        raise IndicatorQueryError(f"unknown KPI {kpi_id!r}; known: {', '.join(f.figure_id for f in FIGURES)}")
-    _check_period(period)
-    if by is not None and by not in sheet.disaggregations:
-        allowed = ", ".join(sheet.disaggregations) or "none"
-        raise IndicatorQueryError(f"{sheet.figure_id} cannot be split by {by!r}; its dimensions: {allowed}")
-    figure = _Figure(_state(entries, as_of), sheet)
+    sheet = query_sheet(kpi_id, period, by)
+    figure = _Figure(state_as_of(entries, as_of), sheet)
     return Series(
         catalog_version=CATALOG_VERSION,
         period_kind=period,
@@ -100,6 +94,18 @@ def kpi_series(
     )
 
 
+def query_sheet(kpi_id: str, period: str, by: str | None) -> FigureSheet:
+    """The sheet of the figure a query names, once its period kind and dimension are checked."""
+    sheet = figure_sheet(kpi_id)
+    if sheet is None:
+        raise IndicatorQueryError(f"unknown KPI {kpi_id!r}; known: {', '.join(f.figure_id for f in FIGURES)}")
+    _check_period(period)
+    if by is not None and by not in sheet.disaggregations:
+        allowed = ", ".join(sheet.disaggregations) or "none"
+        raise IndicatorQueryError(f"{sheet.figure_id} cannot be split by {by!r}; its dimensions: {allowed}")
+    return sheet
+
+
 def _check_period(period: str) -> None:
     if period not in PERIOD_KINDS:
         raise IndicatorQueryError(
@@ -108,7 +114,8 @@ def _check_period(period: str) -> None:
         )
 
 
-def _state(entries: Iterable[LogEntry], as_of: int | dt.date | None) -> LogState:
+def state_as_of(entries: Iterable[LogEntry], as_of: int | dt.date | None) -> LogState:
+    """The fold of the log as of a position, date or time (None: the whole log)."""
     log = list(entries)
     return fold_log(log, resolve_as_of(log, as_of))
 
@@ -137,6 +144,14 @@ class _Figure:
                 self._states[high] = STATE_FORMULAS[self.sheet.figure_id](self.state, high)
             return self._states[high]
         return [c for c in self._flow if (low is None or c.on >= low) and (high is None or c.on <= high)]
+
+
+def contributions_within(
+    state: LogState, sheet: FigureSheet
+) -> Callable[[dt.date | None, dt.date | None], list[Contribution]]:
+    """What a figure's value over the days [low, high] is computed from, as `within(low, high)`
+    (None: open); a state figure (R5, R7, impact) is read as of `high`."""
+    return _Figure(state, sheet).within
 
 
 def _figure_result(

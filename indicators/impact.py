@@ -106,6 +106,7 @@ def _over_panel(rule: Rule) -> Callable[[LogState, dt.date | None], list[Contrib
                     denominator=finding.denominator,
                     subjects=frozenset({member.org_id}),
                     cells=cells({**_member_cells(state, member), **shared}),
+                    sources=(*member.baseline.sources, *member.endline.sources),
                 )
             )
         return found

@@ -109,6 +109,13 @@ class LiveEvent(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
     occurred_on: dt.date
     partner_org_id: str | None
     payload: P
+    # The live corrections applied to it, in log order (a skipped one changed nothing: not listed).
+    correction_positions: tuple[int, ...] = ()
+
+    @property
+    def sources(self) -> tuple[int, ...]:
+        """The log positions behind the event as it stands: its own and its applied corrections'."""
+        return (self.position, *self.correction_positions)
 
 
 class Organisation(msgspec.Struct, frozen=True, kw_only=True):
@@ -153,6 +160,13 @@ class Exchange(msgspec.Struct, frozen=True, kw_only=True):
     def dated_on(self) -> dt.date | None:
         """The day every figure of the exchange is bucketed by: its completion (actual_end)."""
         return self.completion.occurred_on if self.completion is not None else None
+
+    @property
+    def sources(self) -> tuple[int, ...]:
+        """The log positions of the exchange itself: its registration (who visits, who hosts, who
+        pays) and the completion that counts and dates it, with their applied corrections."""
+        completion = self.completion.sources if self.completion is not None else ()
+        return (*self.registration.sources, *completion)
 
 
 class LogState(msgspec.Struct, frozen=True, kw_only=True):
@@ -224,27 +238,33 @@ class _Record:
         """The event after its live corrections, in log order."""
         if self.cached is None:
             payload, day = self.entry.payload, self.entry.occurred_on
+            applied: list[int] = []
             for correction in self.corrections:
-                if correction.live:
-                    payload, day = _corrected(payload, day, correction.entry.payload)
+                corrected = _corrected(payload, day, correction.entry.payload) if correction.live else None
+                if corrected is not None:
+                    payload, day = corrected
+                    applied.append(correction.entry.position)
             self.cached = LiveEvent(
                 position=self.entry.position,
                 event_id=self.entry.event_id,
                 occurred_on=day,
                 partner_org_id=self.entry.partner_org_id,
                 payload=payload,
+                correction_positions=tuple(applied),
             )
         return self.cached
 
 
-def _corrected(payload: EventPayload, day: dt.date, correction: EventPayload) -> tuple[EventPayload, dt.date]:
+def _corrected(
+    payload: EventPayload, day: dt.date, correction: EventPayload
+) -> tuple[EventPayload, dt.date] | None:
     assert isinstance(correction, CorrectionRecorded)
     try:
         return apply_correction(payload, day, correction)
     except PayloadError:
         # The API refuses such a correction; one can still end up here when an earlier
-        # correction it built on was retracted. It then changes nothing.
-        return payload, day
+        # correction it built on was retracted. It then changes nothing (None: not applied).
+        return None
 
 
 def fold_log(entries: Iterable[LogEntry], as_of: int | None = None) -> LogState:

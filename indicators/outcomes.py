@@ -66,6 +66,7 @@ def exchange_satisfaction(state: LogState) -> list[Contribution]:
                     denominator=ONE,
                     subjects=frozenset({org_id}),
                     cells=cells({**base, "role_vo_ho": role}),
+                    sources=(*exchange.sources, *report.sources),
                 )
             )
     return found
@@ -97,6 +98,7 @@ def training_satisfaction(state: LogState) -> list[Contribution]:
                         "gender": gender_of(state, respondent),
                     }
                 ),
+                sources=feedback.sources,
             )
         )
     return found
@@ -112,7 +114,8 @@ def follow_up_rate(months: int) -> Callable[[LogState], list[Contribution]]:
             assert exchange.completion is not None
             start = exchange.completion.payload.actual_end
             end = add_months(start, months)
-            types = {f.payload.type for f in exchange.follow_ups if start <= f.payload.date <= end}
+            within = [f for f in exchange.follow_ups if start <= f.payload.date <= end]
+            types = {f.payload.type for f in within}
             registration = exchange.registration.payload
             found.append(
                 Contribution(
@@ -121,6 +124,7 @@ def follow_up_rate(months: int) -> Callable[[LogState], list[Contribution]]:
                     denominator=ONE,
                     subjects=frozenset({registration.vo_org_id, registration.ho_org_id}),
                     cells=cells({**exchange_cells(state, exchange, day), "follow_up_type": types}),
+                    sources=(*exchange.sources, *(p for f in within for p in f.sources)),
                 )
             )
         return found
@@ -146,6 +150,7 @@ def agreements_signed(state: LogState) -> list[Contribution]:
                         "cross_border": yes_no(len(countries) >= 2),
                     }
                 ),
+                sources=agreement.sources,
             )
         )
     return found
@@ -154,7 +159,12 @@ def agreements_signed(state: LogState) -> list[Contribution]:
 def strategy_adopted(state: LogState, until: dt.date | None) -> list[Contribution]:
     """R5: adopted joint strategies and roadmaps dated up to `until`; yes from the first one."""
     return [
-        Contribution(on=milestone.occurred_on, subjects=frozenset({partner_of(milestone)}), cells={})
+        Contribution(
+            on=milestone.occurred_on,
+            subjects=frozenset({partner_of(milestone)}),
+            cells={},
+            sources=milestone.sources,
+        )
         for milestone in state.live(StrategyMilestoneReached)
         if milestone.payload.kind in ("joint_strategy", "roadmap")
         and milestone.payload.status == "adopted"
@@ -175,6 +185,7 @@ def services_launched(state: LogState) -> list[Contribution]:
                     "service_area": service.payload.service_area,
                 }
             ),
+            sources=service.sources,
         )
         for service in state.live(ClusterServiceLaunched)
     ]
@@ -199,6 +210,8 @@ def labels_upgraded(state: LogState, until: dt.date | None) -> list[Contribution
         if not history or LABEL_RANK[history[-1].payload.level] <= LABEL_RANK[baseline]:
             continue
         latest = history[-1]
+        # The upgrade is a comparison: the latest award and the award at the start behind it.
+        compared = before[-1].sources if before else ()
         found.append(
             Contribution(
                 on=latest.occurred_on,
@@ -211,6 +224,7 @@ def labels_upgraded(state: LogState, until: dt.date | None) -> list[Contribution
                         "level": latest.payload.level,
                     }
                 ),
+                sources=(*compared, *latest.sources),
             )
         )
     return found

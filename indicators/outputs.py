@@ -43,6 +43,7 @@ def sessions_delivered(state: LogState) -> list[Contribution]:
             on=session.occurred_on,
             subjects=frozenset(a.participant_id for a in session.payload.attendees),
             cells=cells(session_cells(state, session)),
+            sources=session.sources,
         )
         for session in state.live(TrainingDelivered)
     ]
@@ -58,6 +59,7 @@ def training_person_hours(state: LogState) -> list[Contribution]:
             cells=cells(
                 {**session_cells(state, session), "gender": gender_of(state, attendee.participant_id)}
             ),
+            sources=session.sources,
         )
         for session in state.live(TrainingDelivered)
         for attendee in session.payload.attendees
@@ -85,6 +87,7 @@ def cluster_staff_trained(state: LogState) -> list[Contribution]:
                             "org": person.org_id,
                         }
                     ),
+                    sources=session.sources,
                 )
             )
     return found
@@ -107,6 +110,7 @@ def coaching_hours(state: LogState) -> list[Contribution]:
                     "coachee_org": coaching.payload.coachee_org_id,
                 }
             ),
+            sources=coaching.sources,
         )
         for coaching in state.live(CoachingSessionHeld)
     ]
@@ -132,6 +136,7 @@ def exchanges_completed(state: LogState) -> list[Contribution]:
                 cells=cells(
                     {**exchange_cells(state, exchange, day), "mode": exchange.completion.payload.mode}
                 ),
+                sources=exchange.sources,
             )
         )
     return found
@@ -155,6 +160,7 @@ def organisations_in_exchanges(state: LogState) -> list[Contribution]:
                             "role_vo_ho": role,
                         }
                     ),
+                    sources=exchange.sources,
                 )
             )
     return found
@@ -168,20 +174,31 @@ class _Engagement(NamedTuple):
     position: int
     partner: str
     activity_type: str
+    sources: tuple[int, ...]
 
 
 def _engagements(state: LogState) -> Iterator[_Engagement]:
     for session in state.live(TrainingDelivered):
         for attendee in session.payload.attendees:
             yield _Engagement(
-                attendee.org_id, session.occurred_on, session.position, partner_of(session), "training"
+                attendee.org_id,
+                session.occurred_on,
+                session.position,
+                partner_of(session),
+                "training",
+                session.sources,
             )
     for exchange, day in completed_exchanges(state):
         assert exchange.completion is not None
         registration = exchange.registration.payload
         for org_id in (registration.vo_org_id, registration.ho_org_id):
             yield _Engagement(
-                org_id, day, exchange.completion.position, partner_of(exchange.registration), "exchange"
+                org_id,
+                day,
+                exchange.completion.position,
+                partner_of(exchange.registration),
+                "exchange",
+                exchange.sources,
             )
     for coaching in state.live(CoachingSessionHeld):
         yield _Engagement(
@@ -190,12 +207,18 @@ def _engagements(state: LogState) -> Iterator[_Engagement]:
             coaching.position,
             partner_of(coaching),
             "coaching",
+            coaching.sources,
         )
     for outreach in state.live(OutreachEventHeld):
         if outreach.payload.event_type == "B2B":
             for org_id in outreach.payload.orgs_reached:
                 yield _Engagement(
-                    org_id, outreach.occurred_on, outreach.position, partner_of(outreach), "B2B"
+                    org_id,
+                    outreach.occurred_on,
+                    outreach.position,
+                    partner_of(outreach),
+                    "B2B",
+                    outreach.sources,
                 )
 
 
@@ -221,6 +244,7 @@ def smes_engaged(state: LogState) -> list[Contribution]:
                     "activity_type": e.activity_type,
                 }
             ),
+            sources=e.sources,
         )
         for e in counted
     ]
@@ -229,15 +253,21 @@ def smes_engaged(state: LogState) -> list[Contribution]:
 def countries_connected(state: LogState) -> list[Contribution]:
     """O8: registered countries of the VO and HO of counted completed exchanges and of the parties
     of live agreements (an unregistered organisation has no country to count)."""
-    met: list[tuple[str, dt.date, str]] = []
+    met: list[tuple[str, dt.date, str, tuple[int, ...]]] = []
     for exchange, day in completed_exchanges(state):
         registration = exchange.registration.payload
         partner = partner_of(exchange.registration)
-        met += [(registration.vo_org_id, day, partner), (registration.ho_org_id, day, partner)]
+        met += [
+            (org_id, day, partner, exchange.sources)
+            for org_id in (registration.vo_org_id, registration.ho_org_id)
+        ]
     for agreement in state.live(PartnershipAgreementSigned):
-        met += [(party, agreement.occurred_on, partner_of(agreement)) for party in agreement.payload.parties]
+        met += [
+            (party, agreement.occurred_on, partner_of(agreement), agreement.sources)
+            for party in agreement.payload.parties
+        ]
     found: list[Contribution] = []
-    for org_id, day, partner in met:
+    for org_id, day, partner, sources in met:
         country = country_of(state, org_id)
         if country != UNKNOWN:
             found.append(
@@ -246,6 +276,7 @@ def countries_connected(state: LogState) -> list[Contribution]:
                     key=country,
                     subjects=frozenset({org_id}),
                     cells=cells({"partner": partner, "country": country}),
+                    sources=sources,
                 )
             )
     return found
@@ -274,6 +305,7 @@ def _outreach_sums(state: LogState, amount: Callable[[OutreachEventHeld], int]) 
                     "event_type": outreach.payload.event_type,
                 }
             ),
+            sources=outreach.sources,
         )
         for outreach in state.live(OutreachEventHeld)
     ]
@@ -293,6 +325,7 @@ def organisations_reached(state: LogState) -> list[Contribution]:
                     "event_type": outreach.payload.event_type,
                 }
             ),
+            sources=outreach.sources,
         )
         for outreach in state.live(OutreachEventHeld)
         for org_id in outreach.payload.orgs_reached
@@ -319,6 +352,7 @@ def lump_sums_paid(state: LogState) -> list[Contribution]:
                     cells=cells(
                         {**exchange_cells(state, exchange, day), "reduced": yes_no(payment.payload.reduced)}
                     ),
+                    sources=(*exchange.sources, *payment.sources),
                 )
             )
     return found

@@ -14,16 +14,20 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
+import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
-from litestar.exceptions import ValidationException
+from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import FromPath, Parameter
 
 from events.errors import ProjectNotFound
 from events.read import read_head
 from indicators import INDICATORS, IndicatorQueryError, evaluate_all, kpi_series, suppress_for_funders
+from indicators.evidence import figure_evidence
+from indicators.periods import PERIOD_KINDS
+from indicators.periods import PeriodKind as EnginePeriod
 from indicators.results import Cell, Figure, ProjectIndicators, Series
 from projections.decoded_log import DecodedLog
 from service.auth import Role, allow, principal_of
@@ -87,8 +91,14 @@ def _as_of(text: str | None) -> int | dt.date | None:
         ) from error
 
 
-def _period(text: str) -> str:
-    return "reporting_period" if text == "cumulative" else text
+def _period(text: str) -> EnginePeriod:
+    kind = "reporting_period" if text == "cumulative" else text
+    if kind not in PERIOD_KINDS:
+        raise ValidationException(
+            detail=f"period: {text!r} is not one of month, quarter, reporting_period, cumulative",
+            extra=[{"key": "period", "message": "use month, quarter, reporting_period or cumulative"}],
+        )
+    return cast(EnginePeriod, kind)
 
 
 def _suppressed(request: Request[Any, Any, Any]) -> bool:
@@ -133,7 +143,7 @@ class IndicatorsController(Controller):
         try:
             result = await cache.get(
                 ("all", project, len(entries), cut, kind, hide),
-                lambda: _maybe_suppressed(evaluate_all(entries, as_of=cut, period=kind), hide),  # type: ignore[arg-type]
+                lambda: _maybe_suppressed(evaluate_all(entries, as_of=cut, period=kind), hide),
             )
         except IndicatorQueryError as error:
             raise _query_error(error, "period") from error
@@ -159,7 +169,7 @@ class IndicatorsController(Controller):
         try:
             result = await cache.get(
                 ("series", project, len(entries), cut, kind, kpi, by, hide),
-                lambda: _maybe_suppressed(kpi_series(entries, kpi, period=kind, by=by, as_of=cut), hide),  # type: ignore[arg-type]
+                lambda: _maybe_suppressed(kpi_series(entries, kpi, period=kind, by=by, as_of=cut), hide),
             )
         except IndicatorQueryError as error:
             field = "kpi" if "unknown KPI" in str(error) else ("by" if "split" in str(error) else "period")
@@ -172,8 +182,116 @@ class IndicatorsController(Controller):
             )
         return Response(result)
 
+    @get("/{kpi:str}/evidence", summary="The events behind one figure (drill-down)")
+    async def evidence(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        project: FromPath[str],
+        kpi: FromPath[str],
+        period: PeriodKind = "reporting_period",
+        period_id: Annotated[
+            str | None, Parameter(description="A period as served, e.g. RP1, 2025-Q1")
+        ] = None,
+        by: Annotated[str | None, Parameter(description="A dimension, with category")] = None,
+        category: Annotated[str | None, Parameter(description="A cell of `by`, e.g. AT")] = None,
+        cumulative: Annotated[bool, Parameter(description="Everything up to the period's end")] = False,
+        as_of: AsOf = None,
+        min_position: MinPosition = None,
+    ) -> EvidenceAnswer:
+        """Position, type, dates and recorder of every event counted in the figure."""
+        figure_id = kpi.split(".")[0]
+        if figure_id in PERSON_FIGURES and principal_of(request).role is Role.FUNDER:
+            raise PermissionDeniedException(detail=f"{kpi} counts persons: its evidence is for auditors")
+        entries = await _entries(state, project, min_position)
+        cut, kind = _as_of(as_of), _period(period)
+        try:
+            found = await asyncio.to_thread(
+                figure_evidence,
+                entries,
+                kpi,
+                kind,
+                period_id,
+                by,
+                category,
+                cut,
+                cumulative,
+            )
+        except IndicatorQueryError as error:
+            raise _query_error(error, _evidence_field(str(error))) from error
+        rows = await state.pool.fetch(EVIDENCE_EVENTS, project, found.positions)
+        return EvidenceAnswer(
+            figure_id=found.figure_id,
+            period_id=found.period_id,
+            cumulative=found.cumulative,
+            by=found.by,
+            category=found.category,
+            as_of_position=found.as_of_position,
+            count=found.count,
+            events=[
+                EvidenceEvent(
+                    position=r["position"],
+                    type=r["type"],
+                    occurred_on=r["occurred_on"],
+                    recorded_at=r["recorded_at"],
+                    recorded_by=r["actor"],
+                    partner_org_id=r["partner"],
+                    reason=r["reason"],
+                )
+                for r in rows
+            ],
+        )
+
+
+def _evidence_field(message: str) -> str:
+    for field, clue in (
+        ("kpi", "unknown KPI"),
+        ("by", "split"),
+        ("period_id", "period_id"),
+        ("category", "categor"),
+        ("period", "period"),
+    ):
+        if clue in message:
+            return field
+    return "kpi"
+
 
 Result = TypeVar("Result", ProjectIndicators, Series)
+
+
+class EvidenceEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One event behind a figure: where it is in the log, what it is, who recorded it and when."""
+
+    position: int
+    type: str
+    occurred_on: dt.date | None
+    recorded_at: dt.datetime
+    recorded_by: str | None
+    partner_org_id: str | None
+    reason: str | None = None
+
+
+class EvidenceAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """The events that make up one figure (one period and cell when asked)."""
+
+    figure_id: str
+    period_id: str | None
+    cumulative: bool
+    by: str | None
+    category: str | None
+    as_of_position: int
+    count: int
+    events: list[EvidenceEvent]
+
+
+# Figures about persons: listing their events hands out who attended what, so auditors only.
+PERSON_FIGURES = frozenset({"O3"})
+
+EVIDENCE_EVENTS = """
+SELECT position, type, occurred_on, recorded_at, metadata->>'actor' AS actor,
+       metadata->>'partner_org_id' AS partner, data->>'reason' AS reason
+  FROM events WHERE project_id = $1 AND position = ANY($2::bigint[]) ORDER BY position
+"""
 
 
 def _maybe_suppressed(result: Result, hide: bool) -> Result:

@@ -126,3 +126,28 @@ async def test_the_demo_project_has_every_kpi(service: httpx.AsyncClient, db: Da
         f"I{i}" for i in range(1, 7)
     }
     assert all(f["total"]["value"] is not None for f in body["indicators"]["figures"])
+
+
+async def test_a_figure_drills_down_to_the_events_behind_it(service: httpx.AsyncClient, db: Database) -> None:
+    staff = await small_project(service, db)
+    auditor = await bearer(db, "auditor", "demo")
+    log = (await service.get(f"{BASE}/events", headers=auditor)).json()["events"]
+    trainings = [e["position"] for e in log if e["type"] == "TrainingDelivered"]
+    o1 = (await service.get(f"{BASE}/indicators/O1/evidence", headers=auditor)).json()
+    assert [e["position"] for e in o1["events"]] == trainings and o1["count"] == 2
+    assert o1["events"][0]["recorded_by"] == staff_name(log)
+    q2 = await service.get(
+        f"{BASE}/indicators/O1/evidence",
+        params={"period": "quarter", "period_id": "2025-Q2"},
+        headers=auditor,
+    )
+    assert [e["position"] for e in q2.json()["events"]] == trainings[1:]
+    funder = await bearer(db, "funder", "demo")
+    assert (await service.get(f"{BASE}/indicators/O3/evidence", headers=funder)).status_code == 403
+    assert (await service.get(f"{BASE}/indicators/O1/evidence", headers=funder)).status_code == 200
+    bad = await service.get(f"{BASE}/indicators/O1/evidence", params={"period_id": "1999-Q1"}, headers=staff)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "period_id"
+
+
+def staff_name(log: list[dict]) -> str:  # type: ignore[type-arg]
+    return str(next(e for e in log if e["type"] == "TrainingDelivered")["metadata"]["actor"])
