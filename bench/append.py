@@ -551,10 +551,12 @@ async def main(argv: Sequence[str]) -> None:
     if unknown:
         raise SystemExit(f"--scenarios: unknown {', '.join(sorted(unknown))}")
     server_version, synchronous_commit = await server_settings(dsn)
+    # Other work on the machine skews every figure; the load average says how much there was.
+    load_start = os.getloadavg()[0]
     print(
         f"impactlog append bench — PostgreSQL {server_version}, synchronous_commit={synchronous_commit}, "
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, uvloop {metadata.version('uvloop')}, "
-        f"median of {args.repeat} run(s)"
+        f"median of {args.repeat} run(s), load average {load_start:.2f}"
     )
     print(HEADER)
     done: dict[str, Figure] = {}
@@ -563,6 +565,10 @@ async def main(argv: Sequence[str]) -> None:
         run = await measure(scenario, dsn, events, args.repeat, args.timeout)
         done[scenario.name] = figure(scenario, run, done)
         print(row(done[scenario.name]), flush=True)
+    load_end = os.getloadavg()[0]
+    print(
+        f"load average at the end: {load_end:.2f} (near {os.cpu_count()} or more: other work shared the CPUs)"
+    )
     print(
         msgspec.json.encode(
             {
@@ -570,6 +576,7 @@ async def main(argv: Sequence[str]) -> None:
                 "postgres": server_version,
                 "synchronous_commit": synchronous_commit,
                 "cpus": os.cpu_count(),
+                "load_average": [round(load_start, 2), round(load_end, 2)],
                 "repeat": args.repeat,
                 "figures": list(done.values()),
             }

@@ -1,10 +1,14 @@
 """Appending to a project's log: group commit, expected versions, idempotency, hash chain.
 
-Concurrent appends to one project queue at that project's writer, which drains every waiting
-request into one transaction (a "group"): lock the head, look up the streams/ids/keys the group
-touches, decide each request in Python (conflicts and duplicates fail only their own request),
-COPY the new rows, move the head, NOTIFY, COMMIT. Up to `max_in_flight` groups run on separate
-connections; the head's row lock orders them, so commit order is position order.
+Concurrent appends to one project queue at that project's writer, which drains waiting requests
+into one transaction (a "group"): lock the head, look up the streams/ids/keys the group touches,
+decide each request in Python (conflicts and duplicates fail only their own request), COPY the
+new rows (hashed as COPY pulls them, so the server inserts the first rows while Python chains the
+rest), move the head, NOTIFY, COMMIT. Up to `max_in_flight` groups run, each slot on a connection
+it keeps while requests wait; the waiting requests are shared among the free slots, so while one
+group commits the next is already queued behind the head lock and callers answered meanwhile
+prepare their next requests. The head's row lock orders the groups: commit order is position
+order.
 
 Retry: the same idempotency key, or the same client event ids, returns the original result.
 Conflict: a wrong expected version fails that request, nothing of it is written.
@@ -19,13 +23,16 @@ import collections
 import datetime as dt
 import hashlib
 import logging
+import math
+import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import asyncpg
 import msgspec
+from asyncpg.pgproto import pgproto
 
 from events.canonical import (
     GENESIS_HASH,
@@ -85,6 +92,13 @@ INSERT INTO log_heads (project_id, position, hash) VALUES ($1, 0, $2)
 ON CONFLICT (project_id) DO NOTHING
 """
 
+# A broken or unreachable database, as opposed to one refusing a statement.
+CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError, asyncpg.PostgresError)
+
+# The version (4) and variant (RFC 4122) bits of a random UUID, as a 128-bit integer.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
 _results_encoder = msgspec.json.Encoder()
 _results_decoder = msgspec.json.Decoder(list[AppendedEvent])
 
@@ -132,12 +146,14 @@ class _Request:
         self.events = events
         self.idempotency_key = idempotency_key
         self.future = future
-        # Encoded once, before the head lock is taken.
+        # Encoded once, before the head lock is taken; a payload that cannot be encoded fails
+        # its own caller here, never the group.
         self.data = [encode_canonical(e.data) for e in events]
         self.metadata = [encode_canonical(e.metadata) for e in events]
-        self.fingerprint = _fingerprint(events, self.data)
+        # Only a key's fingerprint is ever compared.
+        self.fingerprint = _fingerprint(events, self.data) if idempotency_key is not None else b""
         # Fixed once, so a request retried alone after its group failed keeps its ids.
-        self.event_ids = [e.event_id or uuid.uuid4() for e in events]
+        self.event_ids = _event_ids(events)
 
 
 def _fingerprint(events: Sequence[NewEvent], data: Sequence[bytes]) -> bytes:
@@ -161,6 +177,26 @@ def _fingerprint(events: Sequence[NewEvent], data: Sequence[bytes]) -> bytes:
     return digest.digest()
 
 
+def _event_ids(events: Sequence[NewEvent]) -> list[uuid.UUID]:
+    """The client's event ids, and new random (version 4) ones where it gave none.
+
+    The new ones come from one urandom call per request, as asyncpg's UUID (a C subclass of
+    uuid.UUID, what reads return anyway): cheaper to make than uuid.uuid4(), and COPY and the
+    chain's str() format them in C.
+    """
+    missing = sum(e.event_id is None for e in events)
+    if not missing:
+        return [e.event_id for e in events if e.event_id is not None]
+    raw = os.urandom(16 * missing)
+    fresh = iter(
+        [
+            pgproto.UUID((int.from_bytes(raw[i : i + 16]) & _UUID4_CLEAR | _UUID4_SET).to_bytes(16))
+            for i in range(0, len(raw), 16)
+        ]
+    )
+    return [e.event_id or next(fresh) for e in events]
+
+
 class _Lookup(msgspec.Struct, frozen=True):
     """What the head lock returned: head, stream versions, known event ids and keys."""
 
@@ -172,17 +208,23 @@ class _Lookup(msgspec.Struct, frozen=True):
     known_keys: dict[str, tuple[str, list[AppendedEvent]]]
 
 
+# One event placed in a group: the event, its id, data, metadata (canonical JSON), stream version.
+_Placed = tuple[NewEvent, uuid.UUID, bytes, bytes, int]
+
+
 class _Group:
-    """The rows and head moves of one transaction, built from a _Lookup."""
+    """The requests of one transaction placed after the locked head; their rows are hashed
+    only when COPY pulls them."""
 
     def __init__(self, project_id: str, lookup: _Lookup, recorded_at: dt.datetime) -> None:
         self.project_id = project_id
+        self.head_position = lookup.position
         self.position = lookup.position
         self.hash = lookup.hash
         self.recorded_at = recorded_at
         self.versions = dict(lookup.stream_versions)
         self.touched: dict[str, int] = {}
-        self.rows: list[tuple[Any, ...]] = []
+        self.placed: list[_Placed] = []
         self.keys: list[tuple[str, bytes, str]] = []
 
     def check(self, request: _Request) -> None:
@@ -201,7 +243,7 @@ class _Group:
             staged[event.stream_id] = current + 1
 
     def add(self, request: _Request) -> list[AppendedEvent]:
-        """Append one checked request's events to the group."""
+        """Place one checked request's events after the group's earlier ones."""
         results: list[AppendedEvent] = []
         staged: dict[str, int] = {}
         for event, event_id, data, metadata in zip(
@@ -210,40 +252,7 @@ class _Group:
             version = staged.get(event.stream_id, self.versions.get(event.stream_id, 0)) + 1
             staged[event.stream_id] = version
             self.position += 1
-            prev_hash = self.hash
-            self.hash = chain_hash(
-                prev_hash,
-                canonical_event_bytes(
-                    project_id=self.project_id,
-                    position=self.position,
-                    event_id=event_id,
-                    stream_id=event.stream_id,
-                    stream_version=version,
-                    event_type=event.type,
-                    schema_version=event.schema_version,
-                    occurred_on=event.occurred_on,
-                    recorded_at=self.recorded_at,
-                    data=data,
-                    metadata=metadata,
-                ),
-            )
-            self.rows.append(
-                (
-                    self.project_id,
-                    self.position,
-                    event_id,
-                    event.stream_id,
-                    version,
-                    event.type,
-                    event.schema_version,
-                    event.occurred_on,
-                    self.recorded_at,
-                    data.decode(),
-                    metadata.decode(),
-                    prev_hash,
-                    self.hash,
-                )
-            )
+            self.placed.append((event, event_id, data, metadata, version))
             results.append(
                 AppendedEvent(
                     event_id=event_id,
@@ -259,6 +268,45 @@ class _Group:
                 (request.idempotency_key, request.fingerprint, _results_encoder.encode(results).decode())
             )
         return results
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        """The `events` rows in position order, chained as they are produced; once all are out,
+        `hash` is the new head's."""
+        for position, (event, event_id, data, metadata, version) in enumerate(
+            self.placed, start=self.head_position + 1
+        ):
+            prev_hash = self.hash
+            self.hash = chain_hash(
+                prev_hash,
+                canonical_event_bytes(
+                    project_id=self.project_id,
+                    position=position,
+                    event_id=event_id,
+                    stream_id=event.stream_id,
+                    stream_version=version,
+                    event_type=event.type,
+                    schema_version=event.schema_version,
+                    occurred_on=event.occurred_on,
+                    recorded_at=self.recorded_at,
+                    data=data,
+                    metadata=metadata,
+                ),
+            )
+            yield (
+                self.project_id,
+                position,
+                event_id,
+                event.stream_id,
+                version,
+                event.type,
+                event.schema_version,
+                event.occurred_on,
+                self.recorded_at,
+                data.decode(),
+                metadata.decode(),
+                prev_hash,
+                self.hash,
+            )
 
 
 def _replayed(request: _Request, lookup: _Lookup) -> list[AppendedEvent] | None:
@@ -309,7 +357,8 @@ class ProjectWriter:
         self._max_group_events = max_group_events
         self._max_in_flight = max_in_flight
         self._pending: collections.deque[_Request] = collections.deque()
-        self._in_flight = 0
+        self._in_flight = 0  # drain loops running
+        self._writing = 0  # of them, those holding a group
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def append(self, events: Sequence[NewEvent], idempotency_key: str | None) -> list[AppendedEvent]:
@@ -333,24 +382,42 @@ class ProjectWriter:
             task.add_done_callback(self._tasks.discard)
 
     async def _drain(self) -> None:
+        """Write groups while requests wait, keeping one connection across them."""
         try:
             while self._pending:
                 group = self._take_group()
-                await self._commit(group)
+                try:
+                    async with self._pool.acquire() as connection:
+                        while await self._commit(connection, group):
+                            # Let the callers just answered queue their next requests, so they
+                            # join the next group on this connection.
+                            await asyncio.sleep(0)
+                            if not self._pending:
+                                break
+                            group = self._take_group()
+                except CONNECTION_ERRORS as error:
+                    # No connection could be had (or it failed its reset once released).
+                    self._answer(group, [_outcome_unknown(error)] * len(group))
         finally:
             self._in_flight -= 1
             if self._pending:
                 self._start_drains()
 
     def _take_group(self) -> list[_Request]:
-        """Take waiting requests up to the size cap; a request that repeats a key or event id of
-        an earlier one in the group waits for the next group so it sees that one's result."""
+        """Take this slot's share of the waiting requests, up to the size cap.
+
+        The waiting requests are shared evenly among the slots not holding a group, so a second
+        group is already queued behind the head lock while the first commits. A request that
+        repeats a key or event id of an earlier one in the group waits for the next group, so
+        it sees that one's result.
+        """
+        share = math.ceil(len(self._pending) / max(1, self._max_in_flight - self._writing))
         group: list[_Request] = []
         keys: set[str] = set()
         ids: set[uuid.UUID] = set()
         deferred: list[_Request] = []
         size = 0
-        while self._pending and size < self._max_group_events:
+        while self._pending and len(group) < share and size < self._max_group_events:
             request = self._pending.popleft()
             request_ids = {e.event_id for e in request.events if e.event_id is not None}
             if (request.idempotency_key in keys) or (ids & request_ids):
@@ -364,39 +431,52 @@ class ProjectWriter:
         self._pending.extendleft(reversed(deferred))
         return group
 
-    async def _commit(self, group: list[_Request]) -> None:
+    async def _commit(self, connection: Connection, group: list[_Request]) -> bool:
+        """Write one group and answer its callers; False if the connection must not be reused."""
         started = time.perf_counter()
+        self._writing += 1
+        usable = True
         try:
-            async with self._pool.acquire() as connection:
-                try:
-                    outcomes = await self._write(connection, group)
-                except (asyncpg.PostgresError, asyncpg.DataError) as error:
-                    if _connection_lost(error):
-                        raise
-                    if len(group) == 1:
-                        outcomes = [error]
-                    else:
-                        # One bad request must not fail the others: decide each on its own.
-                        outcomes = []
-                        for request in group:
-                            try:
-                                outcomes.extend(await self._write(connection, [request]))
-                            except (asyncpg.PostgresError, asyncpg.DataError) as single_error:
-                                if _connection_lost(single_error):
-                                    raise
-                                outcomes.append(single_error)
-        except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError, asyncpg.PostgresError) as error:
-            # The transaction may have committed just before the connection went: the caller must
-            # not assume either way, and a retry with the same key is safe.
-            unknown = AppendOutcomeUnknown(
-                f"the database connection failed during the append ({type(error).__name__}); "
-                "retry with the same Idempotency-Key"
-            )
-            outcomes = [unknown] * len(group)
+            outcomes = await self._write_each_on_failure(connection, group)
+        except CONNECTION_ERRORS as error:
+            outcomes = [_outcome_unknown(error)] * len(group)
+            usable = False
         except Exception as error:
             # A bug, not a refusal: the transaction rolled back; no caller may be left waiting.
             log.exception("append group failed", extra={"project": self._project_id})
             outcomes = [error] * len(group)
+            usable = False
+        finally:
+            self._writing -= 1
+        self._answer(group, outcomes)
+        if self._observer is not None:
+            written = sum(len(o) for o in outcomes if isinstance(o, list))
+            self._observer.observe_group(self._project_id, written, len(group), time.perf_counter() - started)
+        return usable
+
+    async def _write_each_on_failure(
+        self, connection: Connection, group: list[_Request]
+    ) -> list[list[AppendedEvent] | BaseException]:
+        """The group in one transaction; if the database refuses it, each request on its own, so
+        one bad request does not fail the others."""
+        try:
+            return await self._write(connection, group)
+        except (asyncpg.PostgresError, asyncpg.DataError) as error:
+            if _connection_lost(error):
+                raise
+            if len(group) == 1:
+                return [error]
+        outcomes: list[list[AppendedEvent] | BaseException] = []
+        for request in group:
+            try:
+                outcomes.extend(await self._write(connection, [request]))
+            except (asyncpg.PostgresError, asyncpg.DataError) as single_error:
+                if _connection_lost(single_error):
+                    raise
+                outcomes.append(single_error)
+        return outcomes
+
+    def _answer(self, group: list[_Request], outcomes: Sequence[list[AppendedEvent] | BaseException]) -> None:
         for request, outcome in zip(group, outcomes, strict=True):
             if request.future.done():
                 continue
@@ -404,10 +484,6 @@ class ProjectWriter:
                 request.future.set_exception(outcome)
             else:
                 request.future.set_result(outcome)
-        elapsed = time.perf_counter() - started
-        written = sum(len(o) for o in outcomes if isinstance(o, list))
-        if self._observer is not None:
-            self._observer.observe_group(self._project_id, written, len(group), elapsed)
 
     async def _decide(
         self, request: _Request, lookup: _Lookup, batch: _Group
@@ -456,14 +532,14 @@ class ProjectWriter:
         finally:
             if admission is not None:
                 admission.end(self._project_id, committed)
-        if batch.rows:
+        if batch.placed:
             log.info(
                 "append",
                 extra={
                     "project": self._project_id,
-                    "first_position": batch.rows[0][1],
+                    "first_position": batch.head_position + 1,
                     "last_position": batch.position,
-                    "events": len(batch.rows),
+                    "events": len(batch.placed),
                     "requests": len(group),
                 },
             )
@@ -472,9 +548,9 @@ class ProjectWriter:
 
 async def _flush_rows(connection: Connection, batch: _Group, channel: str) -> None:
     """COPY the group's rows, move the head, upsert stream versions and keys, NOTIFY."""
-    if not batch.rows:
+    if not batch.placed:
         return
-    await connection.copy_records_to_table("events", records=batch.rows, columns=EVENT_COLUMNS)
+    await connection.copy_records_to_table("events", records=batch.rows(), columns=EVENT_COLUMNS)
     await connection.execute(
         MOVE_HEAD,
         batch.project_id,
@@ -487,6 +563,15 @@ async def _flush_rows(connection: Connection, batch: _Group, channel: str) -> No
         [k[1] for k in batch.keys],
         [k[2] for k in batch.keys],
         channel,
+    )
+
+
+def _outcome_unknown(error: BaseException) -> AppendOutcomeUnknown:
+    """The transaction may have committed just before the connection went: the caller must not
+    assume either way, and a retry with the same key is safe."""
+    return AppendOutcomeUnknown(
+        f"the database connection failed during the append ({type(error).__name__}); "
+        "retry with the same Idempotency-Key"
     )
 
 

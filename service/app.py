@@ -18,16 +18,20 @@ from events.admission import WriteModelAdmission
 from events.notifications import LogNotifications
 from events.read import read_heads
 from events.store import EventStore
+from projections import ProjectionService, ProjectionStatus
 from projections.decoded_log import DecodedLog
+from projections.metrics import ProjectionMetrics
 from service.auth import TokenStore, token_authentication
 from service.database import create_pool, database_url, migrate_pool
+from service.imports.api import ImportsController, import_template
 from service.indicators_api import IndicatorsController, ResultCache
 from service.log_api import LogController
 from service.metrics import LogMetrics
 from service.migrate import migration_level
+from service.participants_api import ParticipantsController
+from service.personal_data import VaultCheckedRecorder
 from service.problems import EXCEPTION_HANDLERS
 from service.projects_api import ProjectsController
-from service.recording import Recorder
 from service.request_log import request_logging
 from service.settings import Settings
 
@@ -64,6 +68,7 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
     database: DatabaseHealth
     migration_level: int
     projects: list[ProjectHead]
+    projections: list[ProjectionStatus] = []
 
 
 @get("/health", tags=["operations"], summary="Service and log health")
@@ -76,6 +81,7 @@ async def health(state: State) -> Response[Health]:
             version = await connection.fetchval("SHOW server_version")
             level = await migration_level(connection)
             heads = await read_heads(connection)
+        statuses = await state.projections.status()
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
         body = Health(
             status="unavailable",
@@ -86,21 +92,25 @@ async def health(state: State) -> Response[Health]:
             projects=[],
         )
         return Response(body, status_code=503)
+    stalled = any(s.stalled for s in statuses)
     body = Health(
-        status="ok",
+        status="degraded" if stalled else "ok",
         database=DatabaseHealth(
             reachable=True, embedded=settings.database_url is None, server_version=version
         ),
         migration_level=level,
         projects=[ProjectHead(project_id=h.project_id, position=h.position, hash=h.hash) for h in heads],
+        projections=statuses,
     )
-    return Response(body)
+    return Response(body, status_code=503 if stalled else 200)
 
 
 @get("/metrics", media_type="text/plain; version=0.0.4", tags=["operations"], summary="Prometheus metrics")
 async def metrics(state: State) -> bytes:
     """Prometheus text exposition of the event log's counters and histograms."""
     registry: LogMetrics = state.metrics
+    with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+        state.projection_metrics.observe(await state.projections.status())
     return registry.render()
 
 
@@ -128,19 +138,24 @@ async def run_services(
         metrics_registry = LogMetrics()
         notifications = LogNotifications(active)
         await notifications.start()
+        projection_service = ProjectionService(active)
+        await projection_service.start()
+        app.state.projections = projection_service
+        app.state.projection_metrics = ProjectionMetrics(metrics_registry.registry)
         app.state.pool = active
         app.state.settings = settings
         app.state.metrics = metrics_registry
         app.state.notifications = notifications
         store = EventStore(active, observer=metrics_registry, admission=WriteModelAdmission())
         app.state.store = store
-        app.state.recorder = Recorder(store)
+        app.state.recorder = VaultCheckedRecorder(store)
         app.state.tokens = TokenStore(active)
         app.state.decoded_log = DecodedLog(active)
         app.state.indicator_cache = ResultCache()
         try:
             yield
         finally:
+            await projection_service.stop()
             await notifications.stop()
     finally:
         if own_pool:
@@ -151,7 +166,16 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     """Build the app; a given pool is used as is (tests), else one is made from settings."""
     settings = settings or Settings.from_env()
     return Litestar(
-        route_handlers=[health, metrics, ProjectsController, LogController, IndicatorsController],
+        route_handlers=[
+            health,
+            metrics,
+            ProjectsController,
+            LogController,
+            IndicatorsController,
+            ParticipantsController,
+            ImportsController,
+            import_template,
+        ],
         middleware=[token_authentication, request_logging],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

@@ -116,15 +116,56 @@ def demo(project: str, scale: int, batch_size: int) -> None:
     click.echo(f"project {project!r}: {sent} demo events in place ({seconds:.1f} s, {rate:,.0f} events/s)")
 
 
+@main.command(name="replay")
+@click.option("--project", required=True, help="Project whose read models to rebuild.")
+@click.option("--projection", "projection_name", default=None, help="One read model (default: every one).")
+@click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 100_000))
+def replay_command(project: str, projection_name: str | None, batch_size: int) -> None:
+    """Rebuild read models from the log beside the live ones, then swap them in atomically."""
+    from projections import ReplayProgress, ReplayResult, UnknownProject, default_projections, replay
+    from projections.replay import select_projections
+
+    try:
+        chosen = select_projections(default_projections(), projection_name)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--projection") from error
+    settings = Settings.from_env()
+
+    async def rebuild() -> list[ReplayResult]:
+        results: list[ReplayResult] = []
+        async with migrated_pool(settings) as pool:
+            for projection in chosen:
+                with click.progressbar(length=1, label=projection.name, file=sys.stderr) as bar:
+
+                    def advance(progress: ReplayProgress) -> None:
+                        bar.length = progress.total
+                        bar.label = f"{progress.projection} {progress.events_per_second:,.0f} events/s"
+                        bar.update(progress.done - bar.pos)
+
+                    results += await replay(pool, project, projection.name, advance, batch_size=batch_size)
+        return results
+
+    try:
+        results = run(rebuild)
+    except UnknownProject as error:
+        raise click.ClickException(str(error)) from error
+    for result in results:
+        click.echo(f"{result.projection}: rebuilt to position {result.position} in {result.seconds:.1f} s")
+
+
 def echo_json(value: Any) -> None:
     """Print a value as indented JSON on stdout."""
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(value)).decode() + "\n")
 
 
 def _register_commands() -> None:
+    from service.import_cli import import_command
+    from service.participant_cli import participant
     from service.token_cli import token
 
     main.add_command(token)
+    main.add_command(participant)
+    main.add_command(import_command)
 
 
 _register_commands()

@@ -80,7 +80,7 @@ class ResultCache:
 def _as_of(text: str | None) -> int | dt.date | None:
     if text is None or text == "":
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     try:
         return dt.date.fromisoformat(text)

@@ -28,6 +28,7 @@ IdempotencyKey = Annotated[
     Parameter(
         header="Idempotency-Key",
         required=False,
+        min_length=1,
         max_length=200,
         description="Retrying with the same key returns the original positions; another body under "
         "a used key is refused (422).",
@@ -123,7 +124,7 @@ class LogController(Controller):
         request: Request[Any, Any, Any],
         state: State,
         project: FromPath[str],
-        after: Annotated[int, Parameter(ge=0, description="Only positions greater than this")] = 0,
+        after: Annotated[int, Parameter(ge=0, le=2**62, description="Only positions greater than this")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=10_000, description="Page size (JSON only)")] = 1000,
     ) -> Response[Any]:
         """Who recorded what, when, with hashes; NDJSON streams the whole log after `after`."""
@@ -145,7 +146,7 @@ class LogController(Controller):
         state: State,
         project: FromPath[str],
         stream: FromPath[str],
-        from_version: Annotated[int, Parameter(ge=1)] = 1,
+        from_version: Annotated[int, Parameter(ge=1, le=2**31 - 1)] = 1,
         limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
     ) -> list[RecordedEvent]:
         """The events of one stream; 404 when the project does not exist."""

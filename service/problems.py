@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -140,6 +141,19 @@ def _store(request: Request[Any, Any, Any], error: EventStoreError) -> Response[
     return problem_response(409, str(error))
 
 
+def _bad_characters(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
+    # PostgreSQL refuses NUL characters and values out of its integer ranges: the input is bad.
+    return problem_response(
+        400,
+        "the request holds a value the log cannot store (a NUL character, or a number out of range)",
+        kind="invalid-request",
+    )
+
+
+def _too_deep(request: Request[Any, Any, Any], error: RecursionError) -> Response[bytes]:
+    return problem_response(400, "the JSON body is nested too deeply", kind="invalid-request")
+
+
 def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
     log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
     return problem_response(
@@ -151,5 +165,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: _http,
     CommandRejected: _command,
     EventStoreError: _store,
+    asyncpg.DataError: _bad_characters,
+    RecursionError: _too_deep,
     Exception: _unexpected,
 }

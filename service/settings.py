@@ -46,7 +46,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             host=env.get("IMPACTLOG_HOST", "127.0.0.1"),
             port=int(env.get("IMPACTLOG_PORT", "8000")),
             pool_min=int(env.get("IMPACTLOG_POOL_MIN", "2")),
-            pool_max=int(env.get("IMPACTLOG_POOL_MAX", "10")),
+            pool_max=int(env.get("IMPACTLOG_POOL_MAX", "16")),
             log_level=env.get("IMPACTLOG_LOG_LEVEL", "INFO"),
             max_body_bytes=int(env.get("IMPACTLOG_MAX_BODY_BYTES", str(10 * 1024 * 1024))),
         )

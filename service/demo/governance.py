@@ -246,7 +246,7 @@ class Administration:
         )
 
     def _privacy_requests(self) -> None:
-        """Some participants withdraw their media consent; one asks to be erased in August."""
+        """Some participants withdraw their media consent; one stops taking part in August."""
         ctx = self.ctx
         rng = ctx.rng
         # The person erased belongs to an SME that joined late and stops taking part now, so no
@@ -257,17 +257,8 @@ class Administration:
             if joiners:
                 erased = rng.choice(joiners)[0]
                 pool[:] = [person for person in pool if person[0] != erased]
-                ctx.schedule.add(
-                    "ParticipantErased",
-                    working_day_between(rng, ordinal(2026, 8, 3), ordinal(2026, 8, 28)),
-                    {
-                        "participant_id": erased,
-                        "key_id": f"key-{erased}",
-                        "request_date": iso(ordinal(2026, 7, 27)),
-                    },
-                    PARTNER_IDS[index],
-                    WP_MANAGEMENT,
-                )
+                # Erasure goes through the vault (POST …/participants/{id}/erasure), which holds the
+                # key to destroy; the demo records no personal data, so it records no erasure.
                 break
         candidates = [person for person in ctx.media_consents if person[0] != erased]
         for participant_id, recorder in rng.sample(candidates, min(3 * ctx.population, len(candidates))):

@@ -1,0 +1,427 @@
+"""Projection runners: catch up from the checkpoint, then follow the log live.
+
+Exactly once, whatever crashes when: a batch (≤ `batch_size` events of one project) is one
+transaction that locks the projection's checkpoint row, reads the log after it, writes the
+read-model rows and moves the checkpoint. A crash anywhere rolls all of it back, and the next
+attempt starts from the same checkpoint.
+
+One active runner per projection: a runner works only while it holds the projection's session
+advisory lock, on the connection it works on. Other processes' runners retry the lock every
+`lock_retry_interval` seconds; when the holder dies, its session ends, the lock frees and one of
+them takes over from the committed checkpoint. (The checkpoint row lock keeps batches correct
+even if two runners ever overlapped; the advisory lock keeps them from wasting work.)
+
+Live: the runner LISTENs on the log's channel and wakes on every append; it also polls every
+`poll_interval` seconds, so a lost notification only delays it — polling is the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import asyncpg
+import msgspec
+from asyncpg.pool import PoolConnectionProxy
+
+from events.connection import Connection, Executor
+from events.envelope import RecordedEvent
+from events.notifications import DEFAULT_CHANNEL
+from events.read import read_log
+from projections.checkpoints import (
+    checkpoint_states,
+    lagging_projects,
+    lock_checkpoint,
+    lock_holder,
+    set_checkpoint,
+    try_lock,
+    unlock,
+)
+from projections.replay import rebuild
+from projections.sessions import connection_lost
+
+log = logging.getLogger("impactlog.projections")
+
+DEFAULT_BATCH_SIZE = 2000
+# Batches one project may take before the runner looks at the others (fairness while catching up).
+BATCHES_PER_TURN = 5
+THROUGHPUT_WINDOW = 10.0
+MAX_ERROR_BACKOFF = 60.0
+
+
+class Projection(Protocol):
+    """A read model folded from the log. `apply` gets a batch in position order and writes its
+    rows on the runner's transaction; it must not commit, and must be deterministic, so replay
+    from zero gives the live result."""
+
+    @property
+    def name(self) -> str:
+        """Unique; names the checkpoint and the runner lock."""
+        ...
+
+    @property
+    def version(self) -> int:
+        """Bump when the fold changes: runners then rebuild the rows from zero."""
+        ...
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Every table the projection owns (each keyed by project_id first)."""
+        ...
+
+    async def apply(self, connection: Connection, project_id: str, events: Sequence[RecordedEvent]) -> None:
+        """Fold a batch of one project's log into the read model."""
+        ...
+
+    async def reset(self, connection: Connection, project_id: str) -> None:
+        """Delete the project's rows from every table of the projection."""
+        ...
+
+
+class ProjectionStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """One projection on one project, as /health and /metrics show it."""
+
+    projection: str
+    project_id: str
+    checkpoint: int
+    head: int
+    lag: int
+    # When a batch last committed (in any process), None before the first.
+    last_progress_at: dt.datetime | None
+    # How long the projection has been behind without progress (0 when caught up).
+    behind_seconds: float
+    # Events this process projected over the last THROUGHPUT_WINDOW seconds, per second.
+    events_per_second: float
+    # Events this process projected since it started.
+    events_projected: int
+    # This process holds the projection's runner lock.
+    running: bool
+    # The database backend holding it, whichever process that is; None when nobody runs it.
+    holder_pid: int | None
+    version: int
+    # The projection version that built the rows (None before the first batch).
+    built_by_version: int | None
+    # Behind for longer than the service's stall_after.
+    stalled: bool
+    # The last batch of this project failed in this process with this error (retried).
+    error: str | None
+
+
+class _Throughput:
+    """Events projected: in total, and per second over a sliding window."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._samples: collections.deque[tuple[float, int]] = collections.deque()
+
+    def record(self, events: int) -> None:
+        now = time.monotonic()
+        self.total += events
+        self._samples.append((now, events))
+        self._trim(now)
+
+    def per_second(self) -> float:
+        self._trim(time.monotonic())
+        return sum(n for _, n in self._samples) / THROUGHPUT_WINDOW
+
+    def _trim(self, now: float) -> None:
+        while self._samples and self._samples[0][0] < now - THROUGHPUT_WINDOW:
+            self._samples.popleft()
+
+
+class _Failure(msgspec.Struct, kw_only=True):
+    """A project whose batches fail in this runner, and when to try it again."""
+
+    message: str
+    attempts: int
+    retry_at: float
+
+
+class ProjectionRunner:
+    """Runs one projection over every project's log, while holding its lock."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        projection: Projection,
+        *,
+        channel: str = DEFAULT_CHANNEL,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        poll_interval: float = 1.0,
+        lock_retry_interval: float = 2.0,
+    ) -> None:
+        self.projection = projection
+        self._pool = pool
+        self._channel = channel
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._lock_retry_interval = lock_retry_interval
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._holding = False
+        self._throughput: dict[str, _Throughput] = collections.defaultdict(_Throughput)
+        self._failures: dict[str, _Failure] = {}
+
+    @property
+    def running(self) -> bool:
+        """Whether this process holds the projection's lock (and so runs it)."""
+        return self._holding
+
+    async def start(self) -> None:
+        """Start following in a background task (it waits for the lock if another holds it)."""
+        if self._task is None:
+            self._stopping.clear()
+            self._task = asyncio.create_task(self._main(), name=f"projection-{self.projection.name}")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Finish the current batch, give the lock and the connection back."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping.set()
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def status(self, connection: Executor, stall_after: float) -> list[ProjectionStatus]:
+        """Checkpoint, head, lag and health of the projection on every project."""
+        name = self.projection.name
+        states = await checkpoint_states(connection, name)
+        holder = await lock_holder(connection, name)
+        statuses = []
+        for state in states:
+            lag = state.head - state.checkpoint
+            meter = self._throughput.get(state.project_id) or _Throughput()
+            failure = self._failures.get(state.project_id)
+            statuses.append(
+                ProjectionStatus(
+                    projection=name,
+                    project_id=state.project_id,
+                    checkpoint=state.checkpoint,
+                    head=state.head,
+                    lag=lag,
+                    last_progress_at=state.updated_at,
+                    behind_seconds=state.behind_seconds,
+                    events_per_second=meter.per_second(),
+                    events_projected=meter.total,
+                    running=self.running,
+                    holder_pid=holder,
+                    version=self.projection.version,
+                    built_by_version=state.version,
+                    stalled=lag > 0 and state.behind_seconds > stall_after,
+                    error=failure.message if failure is not None else None,
+                )
+            )
+        return statuses
+
+    async def _main(self) -> None:
+        while not self._stopping.is_set():
+            connection = await self._acquire_lock()
+            if connection is None:
+                await self._sleep(self._lock_retry_interval)
+                continue
+            try:
+                await self._follow(connection)
+            except Exception:
+                # The connection died (or the database went away): give everything back and
+                # compete for the lock again; the checkpoint says where to resume.
+                log.exception("projection runner lost its connection", extra=self._log_extra())
+                await self._sleep(min(self._poll_interval, self._lock_retry_interval))
+            finally:
+                await self._let_go(connection)
+
+    async def _acquire_lock(self) -> PoolConnectionProxy[Any] | None:
+        """A pool connection holding the projection's lock, or None when another holds it."""
+        try:
+            connection = await self._pool.acquire(timeout=max(self._lock_retry_interval, 5.0))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            log.warning("projection runner cannot reach the database", extra=self._log_extra())
+            return None
+        try:
+            if await try_lock(connection, self.projection.name):
+                self._holding = True
+                log.info("projection runner took the lock", extra=self._log_extra())
+                return connection
+        except Exception:
+            log.exception("projection runner could not try its lock", extra=self._log_extra())
+        await self._release(connection)
+        return None
+
+    async def _let_go(self, connection: PoolConnectionProxy[Any]) -> None:
+        self._holding = False
+        if not connection_lost(connection):
+            with contextlib.suppress(Exception):
+                await connection.remove_listener(self._channel, self._on_notify)
+                await unlock(connection, self.projection.name)
+        await self._release(connection)
+
+    async def _release(self, connection: PoolConnectionProxy[Any]) -> None:
+        with contextlib.suppress(Exception):
+            await self._pool.release(connection)
+
+    async def _follow(self, connection: Connection) -> None:
+        """Catch up every project, then sleep until an append or the poll interval, and again."""
+        await connection.add_listener(self._channel, self._on_notify)
+        while not self._stopping.is_set():
+            self._wake.clear()
+            if not await self._catch_up(connection):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+
+    def _on_notify(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def _catch_up(self, connection: Connection) -> bool:
+        """A turn of a few batches for each project with work; whether anything moved."""
+        moved = False
+        for project_id in await lagging_projects(connection, self.projection.name, self.projection.version):
+            for _ in range(BATCHES_PER_TURN):
+                if self._stopping.is_set():
+                    return moved
+                if self._backing_off(project_id) or await self._guarded_batch(connection, project_id) == 0:
+                    break
+                moved = True
+        return moved
+
+    async def _guarded_batch(self, connection: Connection, project_id: str) -> int:
+        """One batch; a failure that is not the connection's backs the project off and returns 0."""
+        try:
+            done = await self._batch(connection, project_id)
+        except Exception as error:
+            if connection_lost(connection):
+                raise
+            self._fail(project_id, error)
+            return 0
+        self._failures.pop(project_id, None)
+        return done
+
+    async def _batch(self, connection: Connection, project_id: str) -> int:
+        """The next batch of a project, or its rebuild when another version built its rows."""
+        folded = await self._fold_next(connection, project_id)
+        if folded is None:
+            return await self._rebuild(connection, project_id)
+        self._throughput[project_id].record(folded)
+        return folded
+
+    async def _fold_next(self, connection: Connection, project_id: str) -> int | None:
+        """Fold the next batch and move the checkpoint in one transaction: the events folded, or
+        None when the rows were built by another version of the projection."""
+        name, version = self.projection.name, self.projection.version
+        async with connection.transaction():
+            checkpoint = await lock_checkpoint(connection, name, project_id, version)
+            if checkpoint.version != version and checkpoint.position > 0:
+                return None
+            events = await read_log(connection, project_id, after=checkpoint.position, limit=self._batch_size)
+            if events:
+                await self.projection.apply(connection, project_id, events)
+            if events or checkpoint.version != version:
+                position = events[-1].position if events else checkpoint.position
+                await set_checkpoint(connection, name, project_id, position, version)
+        return len(events)
+
+    async def _rebuild(self, connection: Connection, project_id: str) -> int:
+        """Rebuild beside the rows an older version built, then swap (projections.replay)."""
+        log.info("projection version changed, rebuilding", extra={**self._log_extra(), "project": project_id})
+        result = await rebuild(connection, self.projection, project_id, batch_size=self._batch_size)
+        self._throughput[project_id].record(result.position)
+        return result.position
+
+    def _fail(self, project_id: str, error: Exception) -> None:
+        previous = self._failures.get(project_id)
+        attempts = previous.attempts + 1 if previous is not None else 1
+        backoff = min(self._poll_interval * 2**attempts, MAX_ERROR_BACKOFF)
+        self._failures[project_id] = _Failure(
+            message=f"{type(error).__name__}: {error}", attempts=attempts, retry_at=time.monotonic() + backoff
+        )
+        log.error(
+            "projection batch failed; retrying later",
+            exc_info=error,
+            extra={**self._log_extra(), "project": project_id, "attempts": attempts},
+        )
+
+    def _backing_off(self, project_id: str) -> bool:
+        failure = self._failures.get(project_id)
+        return failure is not None and time.monotonic() < failure.retry_at
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    def _log_extra(self) -> dict[str, Any]:
+        return {"projection": self.projection.name}
+
+
+class ProjectionService:
+    """Every projection's runner in this process; what the app starts, stops and asks."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        projections: Sequence[Projection] | None = None,
+        *,
+        channel: str = DEFAULT_CHANNEL,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        poll_interval: float = 1.0,
+        lock_retry_interval: float = 2.0,
+        stall_after: float = 30.0,
+    ) -> None:
+        from projections import default_projections
+
+        self._pool = pool
+        self.stall_after = stall_after
+        self.runners = [
+            ProjectionRunner(
+                pool,
+                projection,
+                channel=channel,
+                batch_size=batch_size,
+                poll_interval=poll_interval,
+                lock_retry_interval=lock_retry_interval,
+            )
+            for projection in (projections if projections is not None else default_projections())
+        ]
+
+    async def start(self) -> None:
+        """Start every runner (each holds one pool connection while it runs its projection)."""
+        for runner in self.runners:
+            await runner.start()
+
+    async def stop(self) -> None:
+        """Stop every runner; call before closing the pool."""
+        await asyncio.gather(*(runner.stop() for runner in self.runners))
+
+    async def status(self) -> list[ProjectionStatus]:
+        """Every projection on every project."""
+        async with self._pool.acquire() as connection:
+            return [s for runner in self.runners for s in await runner.status(connection, self.stall_after)]
+
+    async def wait_for_position(
+        self, project_id: str, position: int, timeout: float, projections: Sequence[str] | None = None
+    ) -> bool:
+        """Read-your-writes: wait (bounded) until the projections have read `position`."""
+        names = list(projections) if projections is not None else [r.projection.name for r in self.runners]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            reached = await self._pool.fetchval(REACHED, project_id, names, position)
+            remaining = deadline - loop.time()
+            if reached == len(names) or remaining <= 0:
+                return bool(reached == len(names))
+            await asyncio.sleep(min(remaining, 0.05))
+
+
+REACHED = """
+SELECT count(*) FROM projection_checkpoints
+ WHERE project_id = $1 AND projection = ANY($2::text[]) AND position >= $3
+"""
