@@ -1,0 +1,197 @@
+"""Snapshot speed at the demo's scale: publish time and reproduce time against a plain replay.
+
+    python bench/snapshot.py [--dsn URL] [--scale 100] [--schema NAME]
+
+Loads the deterministic demo (``--scale 100`` is over a million events) through the validating
+Recorder into a fresh schema, then measures, each on the whole log:
+
+- **plain replay**: read log rows 1..P from the database, decode them, evaluate every KPI as of P
+  (what any replay must do; the yardstick of "reproduce ≤ 2× a plain replay");
+- **publish (service)**: a snapshot as the service publishes it, from the decoded-log projection
+  and write model it keeps warm (their catch-up is timed separately);
+- **publish (cold)**, with ``--cold``: another as the CLI publishes it, reading the log afresh;
+- **republish**: the first one again, by a fresh publisher (found, nothing computed);
+- **reproduce**: replay rows 1..P fresh with the hash chain recomputed, evaluate, re-encode and
+  compare byte for byte.
+
+Goals: publish ≤ 5 s, reproduce ≤ 2× the plain replay. ``--schema NAME`` keeps the loaded schema
+(and reuses it when it exists), so a second run skips the load; without it the schema is dropped.
+The last line of output is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import asyncpg
+import msgspec
+import uvloop
+
+from events.admission import WriteModelAdmission
+from events.read import read_head
+from events.store import EventStore
+from indicators import evaluate_all
+from indicators.snapshot import snapshot_id_for
+from indicators.snapshot_audit import reproduce_snapshot
+from indicators.snapshot_publisher import Published, SnapshotPublisher, fresh_entries, read_registration
+from indicators.snapshot_schedule import calendar_periods
+from indicators.snapshot_signing import SnapshotSigner
+from indicators.snapshot_store import list_snapshots
+from projections.decoded_log import DecodedLog
+from service.database import create_pool, migrate_pool
+from service.demo import load_demo
+from service.recording import Recorder
+from service.scheduler import decoded_log_entries
+from service.settings import ROOT
+
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+PROJECT = "demo"
+ACTOR = {"actor": "bench", "actor_role": "admin"}
+PUBLISH_GOAL_S = 5.0
+REPRODUCE_GOAL_RATIO = 2.0
+
+T = TypeVar("T")
+
+
+async def timed(label: str, work: Callable[[], Awaitable[T]], figures: dict[str, Any]) -> T:
+    """Run `work`, print and keep how long it took (as `<label in snake case>_s`)."""
+    started = time.perf_counter()
+    result = await work()
+    seconds = time.perf_counter() - started
+    figures[_key(label)] = round(seconds, 3)
+    print(f"{label:<28} {seconds:9.2f} s", flush=True)
+    return result
+
+
+def _key(label: str) -> str:
+    words = "".join(c if c.isalnum() else " " for c in label).split()
+    return "_".join(words) + "_s"
+
+
+@contextlib.asynccontextmanager
+async def bench_schema(dsn: str, keep: str | None) -> AsyncIterator[asyncpg.Pool]:
+    """A migrated schema with a pool on it: the named one (kept), or a fresh one (dropped)."""
+    schema = keep or f"bench_snapshot_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        pool = await create_pool(dsn, schema=schema, min_size=2, max_size=6)
+        try:
+            await migrate_pool(pool, ROOT / "migrations")
+            yield pool
+        finally:
+            await pool.close()
+            if keep is None:
+                await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await admin.close()
+
+
+async def load(pool: asyncpg.Pool, scale: int, figures: dict[str, Any]) -> int:
+    """The demo at `scale` (resumed or skipped when it is there already); the head position."""
+
+    async def run() -> int:
+        return await load_demo(
+            Recorder(EventStore(pool, admission=WriteModelAdmission())), PROJECT, scale=scale
+        )
+
+    await timed("load demo", run, figures)
+    head = await read_head(pool, PROJECT)
+    assert head is not None
+    return head.position
+
+
+async def plain_replay(pool: asyncpg.Pool, head: int, figures: dict[str, Any]) -> None:
+    """Read, decode and evaluate positions 1..head: the yardstick."""
+    started = time.perf_counter()
+    entries = await timed("replay: read + decode", lambda: fresh_entries(pool, PROJECT, head), figures)
+
+    async def evaluate() -> Any:
+        return evaluate_all(entries, as_of=head)
+
+    await timed("replay: evaluate", evaluate, figures)
+    figures["plain_replay_s"] = round(time.perf_counter() - started, 3)
+    print(f"{'plain replay':<28} {figures['plain_replay_s']:9.2f} s", flush=True)
+
+
+async def unpublished_months(pool: asyncpg.Pool) -> list[str]:
+    """The project's calendar months without a periodic snapshot yet."""
+    registration = await read_registration(pool, PROJECT)
+    taken = {record.snapshot_id for record in await list_snapshots(pool, PROJECT)}
+    months = calendar_periods(registration.start_date, registration.end_date, "monthly")
+    return [m.period_id for m in months if snapshot_id_for(PROJECT, "periodic", m.period_id) not in taken]
+
+
+async def main(argv: Sequence[str]) -> None:
+    """Load, measure, print the figures and the JSON line."""
+    args = parse_args(argv)
+    figures: dict[str, Any] = {"bench": "snapshot", "scale": args.scale, "cpus": os.cpu_count()}
+    signer = SnapshotSigner.generate()
+    async with bench_schema(loopback_dsn(args.dsn), args.schema) as pool:
+        head = await load(pool, args.scale, figures)
+        figures["events"] = head
+        print(f"{head:,} events in the log", flush=True)
+        await plain_replay(pool, head, figures)
+
+        admission = WriteModelAdmission()
+        store = EventStore(pool, admission=admission)
+        # The service keeps both warm; they are timed apart from the publishing they serve.
+        await timed("write model catch-up", lambda: admission.catch_up(pool, PROJECT), figures)
+        decoded = DecodedLog(pool)
+        await timed("projection catch-up", lambda: decoded.entries(PROJECT), figures)
+        service = SnapshotPublisher(store, signer, entries=decoded_log_entries(decoded))
+        # Periodic snapshots of months nobody published yet: each is computed afresh, even on a
+        # kept schema (all as of the head: the demo is recorded long after its months ended).
+        months = await unpublished_months(pool)
+
+        async def publish(publisher: SnapshotPublisher, month: str) -> Published:
+            return await publisher.publish(PROJECT, "periodic", month, actor=ACTOR)
+
+        first = await timed("publish (service)", lambda: publish(service, months[0]), figures)
+        cold = SnapshotPublisher(store, signer)
+        if args.cold:
+            await timed("publish (cold)", lambda: publish(cold, months[1]), figures)
+        await timed("republish", lambda: publish(cold, months[0]), figures)
+        snapshot_id = first.record.snapshot_id
+        result = await timed("reproduce", lambda: reproduce_snapshot(pool, PROJECT, snapshot_id), figures)
+        figures["reproduced"] = result.reproduced
+    ratio = figures["reproduce_s"] / figures["plain_replay_s"]
+    figures["reproduce_vs_replay"] = round(ratio, 2)
+    figures["publish_goal_met"] = figures["publish_service_s"] <= PUBLISH_GOAL_S
+    figures["reproduce_goal_met"] = ratio <= REPRODUCE_GOAL_RATIO
+    print(f"reproduce / plain replay: {ratio:.2f}× (goal ≤ {REPRODUCE_GOAL_RATIO}×)")
+    print(f"reproduced: {result.reproduced} ({result.verdict})")
+    print(msgspec.json.encode(figures).decode())
+
+
+def loopback_dsn(dsn: str) -> str:
+    """Refuse anything but a database on this machine: a benchmark sends traffic nowhere else."""
+    host = urlsplit(dsn).hostname or "localhost"
+    if host not in LOOPBACK_HOSTS and not host.startswith("/"):
+        raise SystemExit(f"--dsn: {host} is not this machine; run the bench against a local PostgreSQL")
+    return dsn
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--dsn", default=os.environ.get("DATABASE_URL") or DEFAULT_DSN)
+    parser.add_argument("--scale", type=int, default=100, help="demo scale (100: over a million events)")
+    parser.add_argument("--schema", default=None, help="keep (and reuse) the loaded demo in this schema")
+    parser.add_argument(
+        "--cold", action="store_true", help="also publish as the CLI does, reading the log afresh"
+    )
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    uvloop.run(main(sys.argv[1:]))

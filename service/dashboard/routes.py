@@ -1,0 +1,323 @@
+"""The funders' pages: the project list, a project's dashboard and its KPI table exports.
+
+Figures come from the same place as the API's (the KPI engine over app.state.decoded_log) and
+through the same cache under the same keys, so the page and ``GET …/indicators`` for the same
+position and role are one computation and cannot disagree. Funders see small cells suppressed,
+as in the API. Errors are HTML pages here, not problem+json, except a bad bearer token (401),
+which scripts should see as such.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Request, Response, Router, get
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from litestar.params import FromPath
+
+from events.envelope import LogHead
+from events.errors import ProjectNotFound
+from events.read import read_head, read_heads, read_log
+from indicators import (
+    FIGURES,
+    LogEntry,
+    ProjectIndicators,
+    Series,
+    evaluate_all,
+    kpi_series,
+    log_entry,
+    suppress_for_funders,
+)
+from projections.decoded_log import DecodedLog
+from service.auth import Role, principal_of, view_dashboard
+from service.dashboard import exports
+from service.dashboard.assets import favicon, static_asset
+from service.dashboard.charts import ChartRenderer
+from service.dashboard.formatting import moment
+from service.dashboard.rendering import PageError, render_page
+from service.dashboard.session import (
+    SignInRequired,
+    login,
+    login_page,
+    logout,
+    sign_in_response,
+    signed_in,
+)
+from service.dashboard.snapshots import AsOf, PublishedSnapshot, choose_as_of, published_snapshots
+from service.dashboard.view import Dashboard, ProjectHeader, build_dashboard, project_header
+from service.indicators_api import ResultCache
+
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def chart_renderer(state: State) -> ChartRenderer:
+    """The app's chart cache, made on first use (it needs nothing from the lifespan)."""
+    renderer = getattr(state, "dashboard_charts", None)
+    if not isinstance(renderer, ChartRenderer):
+        renderer = ChartRenderer()
+        state.dashboard_charts = renderer
+    return renderer
+
+
+class ProjectSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A line of the project list."""
+
+    project_id: str
+    grant_no: str | None
+    call_id: str | None
+    period: str
+    position_display: str
+    last_recorded: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Figures:
+    """The engine's figures for one request: the log read, the view asked for, the KPI table."""
+
+    head: LogHead
+    entries: list[LogEntry]
+    snapshots: tuple[PublishedSnapshot, ...]
+    as_of: AsOf
+    table: ProjectIndicators
+
+
+def _hides_small_cells(request: Request[Any, Any, Any]) -> bool:
+    return principal_of(request).role is Role.FUNDER
+
+
+def _suppressed_if(result: Any, hide: bool) -> Any:
+    return suppress_for_funders(result) if hide else result
+
+
+async def _table(
+    cache: ResultCache, project: str, entries: list[LogEntry], as_of: AsOf, period: str, hide: bool
+) -> ProjectIndicators:
+    # The same key as GET …/indicators uses: the page and the API share one evaluation.
+    key = ("all", project, len(entries), as_of.cut, period, hide)
+    result: ProjectIndicators = await cache.get(
+        key,
+        lambda: _suppressed_if(evaluate_all(entries, as_of=as_of.cut, period=period), hide),  # type: ignore[arg-type]
+    )
+    return result
+
+
+async def project_figures(
+    state: State, project: str, snapshot: str | None, as_of_text: str | None, hide: bool
+) -> Figures:
+    """The KPI table (per reporting period) of a project for a view: live, a snapshot, a date or
+    a position; 404 for an unknown project or snapshot, 400 for a malformed date."""
+    head = await read_head(state.pool, project)
+    if head is None:
+        raise ProjectNotFound(project)
+    decoded: DecodedLog = state.decoded_log
+    entries = await decoded.entries(project)
+    cache: ResultCache = state.indicator_cache
+    snapshots = await cache.get(("snapshots", project, len(entries)), lambda: published_snapshots(entries))
+    as_of = choose_as_of(snapshot, as_of_text, snapshots)
+    table = await _table(cache, project, entries, as_of, "reporting_period", hide)
+    return Figures(head=head, entries=entries, snapshots=snapshots, as_of=as_of, table=table)
+
+
+async def dashboard_data(
+    state: State, project: str, snapshot: str | None, as_of_text: str | None, hide: bool
+) -> Dashboard:
+    """The dashboard of a project for a view, charts included."""
+    figures = await project_figures(state, project, snapshot, as_of_text, hide)
+    cache: ResultCache = state.indicator_cache
+    quarters = await _table(cache, project, figures.entries, figures.as_of, "quarter", hide)
+    charts = chart_renderer(state)
+    dashboard: Dashboard = await cache.get(
+        ("dashboard", project, len(figures.entries), figures.as_of.cut, hide),
+        lambda: build_dashboard(
+            project,
+            figures.head,
+            figures.entries,
+            figures.table,
+            quarters,
+            figures.snapshots,
+            figures.as_of,
+            hide,
+            charts,
+        ),
+    )
+    if dashboard.as_of != figures.as_of:
+        # A snapshot and a position naming the same cut share the figures, not the banner.
+        dashboard = msgspec.structs.replace(dashboard, as_of=figures.as_of)
+    return dashboard
+
+
+def _query(as_of: AsOf) -> str:
+    return f"?{urlencode(as_of.query)}" if as_of.query else ""
+
+
+class DashboardController(Controller):
+    """/projects/{project}/dashboard: the page and its exports."""
+
+    path = "/projects/{project:str}/dashboard"
+    guards = [signed_in, view_dashboard]  # noqa: RUF012 - Litestar reads a list
+    include_in_schema = False
+
+    @get("/", name="dashboard")
+    async def dashboard(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        project: FromPath[str],
+        snapshot: str | None = None,
+        as_of: str | None = None,
+    ) -> Response[str]:
+        """The funders' dashboard of one project."""
+        dashboard = await dashboard_data(state, project, snapshot, as_of, _hides_small_cells(request))
+        return render_page(
+            request,
+            "dashboard.html",
+            {
+                "d": dashboard,
+                "principal": principal_of(request),
+                "query": _query(dashboard.as_of),
+                "generated_at": moment(dt.datetime.now(dt.UTC)),
+            },
+        )
+
+    @get("/indicators.csv")
+    async def indicators_csv(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        project: FromPath[str],
+        snapshot: str | None = None,
+        as_of: str | None = None,
+    ) -> Response[str]:
+        """The KPI table in the donor layout, as CSV."""
+        _, table, columns, rows, _ = await _donor_table(request, state, project, snapshot, as_of)
+        return Response(
+            exports.as_csv(columns, rows),
+            media_type="text/csv; charset=utf-8",
+            headers=_attachment(f"{project}-indicators-{table.as_of_position}.csv"),
+        )
+
+    @get("/indicators.xlsx")
+    async def indicators_xlsx(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        project: FromPath[str],
+        snapshot: str | None = None,
+        as_of: str | None = None,
+    ) -> Response[bytes]:
+        """The KPI table in the donor layout, as an Excel workbook."""
+        header, table, columns, rows, view = await _donor_table(request, state, project, snapshot, as_of)
+        hide = _hides_small_cells(request)
+        about = exports.about_rows(header, table, view.label, hide)
+        return Response(
+            exports.as_xlsx(columns, rows, about),
+            media_type=XLSX_MEDIA,
+            headers=_attachment(f"{project}-indicators-{table.as_of_position}.xlsx"),
+        )
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+
+
+async def _donor_table(
+    request: Request[Any, Any, Any], state: State, project: str, snapshot: str | None, as_of: str | None
+) -> tuple[ProjectHeader, ProjectIndicators, list[str], list[list[exports.Value]], AsOf]:
+    hide = _hides_small_cells(request)
+    figures = await project_figures(state, project, snapshot, as_of, hide)
+    entries, view, table = figures.entries, figures.as_of, figures.table
+    header, _ = project_header(project, figures.head, entries, table)
+
+    def compute() -> tuple[list[str], list[list[exports.Value]]]:
+        splits: dict[tuple[str, str], Series] = {
+            (sheet.figure_id, dimension): _suppressed_if(
+                kpi_series(entries, sheet.figure_id, "reporting_period", by=dimension, as_of=view.cut), hide
+            )
+            for sheet in FIGURES
+            for dimension in exports.EXPORT_DIMENSIONS
+            if dimension in sheet.disaggregations
+        }
+        return exports.donor_table(header, table, splits)
+
+    # One cache entry for the whole table: its ~70 series would otherwise crowd the API's out.
+    cache: ResultCache = state.indicator_cache
+    columns, rows = await cache.get(("donor-table", project, len(entries), view.cut, hide), compute)
+    return header, table, columns, rows, view
+
+
+@get("/projects", guards=[signed_in], include_in_schema=False)
+async def project_list(request: Request[Any, Any, Any], state: State) -> Response[str]:
+    """The projects the signed-in token reaches, with a link to each dashboard."""
+    principal = principal_of(request)
+    summaries: list[ProjectSummary] = []
+    for head in await read_heads(state.pool):
+        if not principal.can_access(head.project_id):
+            continue
+        first = await read_log(state.pool, head.project_id, limit=1)
+        registration = log_entry(first[0]).payload if first else None
+        grant_no = getattr(registration, "grant_no", None)
+        start, end = getattr(registration, "start_date", None), getattr(registration, "end_date", None)
+        summaries.append(
+            ProjectSummary(
+                project_id=head.project_id,
+                grant_no=grant_no,
+                call_id=getattr(registration, "call_id", None),
+                period=f"{start} to {end}" if start and end else "—",
+                position_display=f"{head.position:,}",
+                last_recorded=moment(head.last_recorded_at),
+            )
+        )
+    return render_page(request, "projects.html", {"projects": summaries, "principal": principal})
+
+
+def _error_page(request: Request[Any, Any, Any], status: int, title: str, message: str) -> Response[str]:
+    principal = request.scope.get("user")
+    context = {"status": status, "title": title, "message": message, "principal": principal}
+    return render_page(request, "error.html", context, status)
+
+
+def _page_error(request: Request[Any, Any, Any], error: PageError) -> Response[str]:
+    return _error_page(request, error.status, error.title, error.message)
+
+
+def _forbidden(request: Request[Any, Any, Any], error: PermissionDeniedException) -> Response[str]:
+    return _error_page(request, 403, "Access refused", str(error.detail))
+
+
+def _not_found(request: Request[Any, Any, Any], error: Exception) -> Response[str]:
+    project = request.path_params.get("project")
+    message = f"There is no project {project!r}." if project else "There is no such page."
+    return _error_page(request, 404, "Not found", message)
+
+
+def _bad_request(request: Request[Any, Any, Any], error: ValidationException) -> Response[str]:
+    return _error_page(request, 400, "Bad request", str(error.detail))
+
+
+# Every page route, with page-style answers to the errors a person can meet.
+dashboard_router = Router(
+    path="/",
+    route_handlers=[
+        login_page,
+        login,
+        logout,
+        static_asset,
+        favicon,
+        project_list,
+        DashboardController,
+    ],
+    exception_handlers={
+        SignInRequired: sign_in_response,
+        PageError: _page_error,
+        PermissionDeniedException: _forbidden,
+        ProjectNotFound: _not_found,
+        NotFoundException: _not_found,
+        ValidationException: _bad_request,
+    },
+    include_in_schema=False,
+)
