@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -21,7 +22,9 @@ from events.store import EventStore
 from projections import ProjectionService, ProjectionStatus
 from projections.decoded_log import DecodedLog
 from projections.metrics import ProjectionMetrics
-from service.auth import TokenStore, token_authentication
+from service.audit_api import AuditController
+from service.auth import PUBLIC_PATHS, TokenAuthenticationMiddleware, TokenStore
+from service.dashboard import PAGE_PATHS, TEMPLATE_CONFIG, SecurityHeadersMiddleware, dashboard_router
 from service.database import create_pool, database_url, migrate_pool
 from service.imports.api import ImportsController, import_template
 from service.indicators_api import IndicatorsController, ResultCache
@@ -33,7 +36,9 @@ from service.personal_data import VaultCheckedRecorder
 from service.problems import EXCEPTION_HANDLERS
 from service.projects_api import ProjectsController
 from service.request_log import request_logging
+from service.scheduler import SchedulerSettings, run_snapshot_services
 from service.settings import Settings
+from service.snapshots_api import SnapshotsController
 
 __version__ = "0.1.0"
 
@@ -127,9 +132,14 @@ def _lifespan(settings: Settings, pool: asyncpg.Pool | None) -> Any:
 
 @contextlib.asynccontextmanager
 async def run_services(
-    app: Litestar, settings: Settings, pool: asyncpg.Pool | None, dsn: str | None
+    app: Litestar,
+    settings: Settings,
+    pool: asyncpg.Pool | None,
+    dsn: str | None,
+    scheduler_settings: SchedulerSettings | None = None,
 ) -> AsyncIterator[None]:
-    """Pool (given or made from `dsn`), migrations, event store and notifications on app.state."""
+    """Pool (given or made from `dsn`), migrations, event store, notifications, projections and
+    the snapshot publisher (and scheduler, when IMPACTLOG_SCHEDULER=1) on app.state."""
     own_pool = pool is None
     active = pool or await create_pool(dsn or "", min_size=settings.pool_min, max_size=settings.pool_max)
     try:
@@ -153,7 +163,8 @@ async def run_services(
         app.state.decoded_log = DecodedLog(active)
         app.state.indicator_cache = ResultCache()
         try:
-            yield
+            async with run_snapshot_services(app.state, settings, scheduler_settings):
+                yield
         finally:
             await projection_service.stop()
             await notifications.stop()
@@ -162,8 +173,12 @@ async def run_services(
             await active.close()
 
 
-def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = None) -> Litestar:
-    """Build the app; a given pool is used as is (tests), else one is made from settings."""
+def create_app(
+    settings: Settings | None = None, pool: asyncpg.Pool | None = None, lifespan: Any = None
+) -> Litestar:
+    """Build the app; a given pool is used as is (tests), else one is made from settings. A
+    given `lifespan` (a context manager factory taking the app) replaces the standard one: tests
+    serving on a real socket start the services on the server's own event loop with it."""
     settings = settings or Settings.from_env()
     return Litestar(
         route_handlers=[
@@ -175,8 +190,18 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             ParticipantsController,
             ImportsController,
             import_template,
+            SnapshotsController,
+            AuditController,
+            dashboard_router,
         ],
-        middleware=[token_authentication, request_logging],
+        middleware=[
+            SecurityHeadersMiddleware,
+            # Pages sign people in themselves (session cookie or bearer; a browser without one
+            # is sent to /login rather than handed a 401 document).
+            DefineMiddleware(TokenAuthenticationMiddleware, exclude=[*PUBLIC_PATHS, *PAGE_PATHS]),
+            request_logging,
+        ],
+        template_config=TEMPLATE_CONFIG,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="impactlog",
@@ -190,7 +215,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
             ),
         ),
-        lifespan=[_lifespan(settings, pool)],
+        lifespan=[lifespan or _lifespan(settings, pool)],
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
         debug=False,

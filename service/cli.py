@@ -161,11 +161,15 @@ def echo_json(value: Any) -> None:
 def _register_commands() -> None:
     from service.import_cli import import_command
     from service.participant_cli import participant
+    from service.snapshot_cli import audit, export, snapshot
     from service.token_cli import token
 
     main.add_command(token)
     main.add_command(participant)
     main.add_command(import_command)
+    main.add_command(snapshot)
+    main.add_command(audit)
+    main.add_command(export)
 
 
 _register_commands()

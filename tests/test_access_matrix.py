@@ -9,7 +9,12 @@ Each cell is two letters, for a token's own project and for a foreign one:
 
     A  allowed: the request succeeds (2xx)
     D  denied: 403 (wrong role, or a project the token does not list)
-    U  unauthenticated: 401 (no token)
+    U  unauthenticated: 401 (no token, or one that is not valid)
+    R  redirected (3xx): a page sends a browser without a session to the login page
+
+Pages are requested as a browser asks for them (Accept: text/html) and answer D and U with
+HTML pages; the API answers them with problem+json. (A script asking a page for anything but
+HTML gets the API's 401 instead of the redirect.)
 
 Admin tokens list no projects and reach every one, so "own" and "foreign" mean the same two
 projects for them; routes without a `{project}` answer both columns alike.
@@ -29,6 +34,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 
 from service.app import create_app
+from service.dashboard.assets import asset_url
 from service.imports.columns import TRAINING_ATTENDANCE
 from service.settings import Settings
 from tests.conftest import Database, bearer
@@ -40,6 +46,7 @@ ROLES = ("admin", "staff", "funder", "auditor", "anonymous")
 # Served by Litestar's OpenAPI plugin, public by design (service.auth.PUBLIC_PATHS).
 UNLISTED_PREFIXES = ("/schema",)
 UNLISTED_METHODS = frozenset({"HEAD", "OPTIONS"})
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 Body = Callable[[str], Any]
 
@@ -58,7 +65,8 @@ class Row:
     funder: str
     auditor: str
     anonymous: str
-    # Values for the path's parameters other than {project}.
+    # Values for the path's parameters other than {project}; "{snapshot}" in a value is the
+    # snapshot the set-up published in the request's project.
     path_parameters: dict[str, str] = field(default_factory=dict)
     body: Body | None = None
     # A raw body (bytes, media type) instead of JSON, e.g. a spreadsheet to import.
@@ -138,6 +146,33 @@ MATRIX = [
     Row("GET",  "/api/v1/projects/{project}/imports",                    "AA", "AD", "DD", "AD", "UU"),
     Row("GET",  "/api/v1/import-templates/{kind}",                       "AA", "AA", "DD", "DD", "UU",
         path_parameters={"kind": "training-attendance"}),
+    # Snapshots: what funders receive; staff publish ad hoc, the scheduler the rest.
+    Row("GET",  "/api/v1/projects/{project}/snapshots",                  "AA", "AD", "AD", "AD", "UU"),
+    Row("POST", "/api/v1/projects/{project}/snapshots",                  "AA", "AD", "DD", "DD", "UU",
+        body=lambda _: {"kind": "adhoc"}),
+    Row("GET",  "/api/v1/projects/{project}/snapshots/{snapshot_id}",    "AA", "AD", "AD", "AD", "UU",
+        path_parameters={"snapshot_id": "{snapshot}"}),
+    Row("GET",  "/api/v1/projects/{project}/snapshots/{snapshot_id}",    "AA", "AD", "AD", "AD", "UU",
+        path_parameters={"snapshot_id": "{snapshot}.csv"}),
+    Row("GET",  "/api/v1/projects/{project}/snapshots/{snapshot_id}/verify", "AA", "AD", "AD", "AD", "UU",
+        path_parameters={"snapshot_id": "{snapshot}"}),
+    Row("GET",  "/api/v1/projects/{project}/snapshots/{first}/diff/{second}", "AA", "AD", "AD", "AD", "UU",
+        path_parameters={"first": "{snapshot}", "second": "{snapshot}"}),
+    # Audit: the hash chain and who recorded what, for auditors (and staff checking their log).
+    Row("GET",  "/api/v1/projects/{project}/audit/verify",               "AA", "AD", "DD", "AD", "UU"),
+    Row("GET",  "/api/v1/projects/{project}/audit/log",                  "AA", "AD", "DD", "AD", "UU"),
+    # Pages: signed in by cookie or bearer; a browser without either goes to the login page.
+    Row("GET",  "/login",                                                "AA", "AA", "AA", "AA", "AA"),
+    Row("POST", "/login",                                                "UU", "UU", "UU", "UU", "UU",
+        content=lambda _: (b"token=not-a-token&next=%2Fprojects", "application/x-www-form-urlencoded")),
+    Row("POST", "/logout",                                               "RR", "RR", "RR", "RR", "RR"),
+    Row("GET",  "/favicon.ico",                                          "AA", "AA", "AA", "AA", "AA"),
+    Row("GET",  "/static/{name}",                                        "AA", "AA", "AA", "AA", "AA",
+        path_parameters={"name": asset_url("dashboard.css").rsplit("/", 1)[1]}),
+    Row("GET",  "/projects",                                             "AA", "AA", "AA", "AA", "RR"),
+    Row("GET",  "/projects/{project}/dashboard",                         "AA", "AD", "AD", "AD", "RR"),
+    Row("GET",  "/projects/{project}/dashboard/indicators.csv",          "AA", "AD", "AD", "AD", "RR"),
+    Row("GET",  "/projects/{project}/dashboard/indicators.xlsx",         "AA", "AD", "AD", "AD", "RR"),
 ]
 # fmt: on
 
@@ -172,13 +207,15 @@ def test_every_cell_of_the_matrix_is_a_known_outcome() -> None:
     for row in MATRIX:
         for role in ROLES:
             cell = getattr(row, role)
-            assert len(cell) == 2 and set(cell) <= {"A", "D", "U"}, (row.route, role, cell)
+            assert len(cell) == 2 and set(cell) <= {"A", "D", "U", "R"}, (row.route, role, cell)
 
 
 def answered(status: int) -> str:
-    """The matrix letter for a status: 2xx A, 403 D, 401 U; anything else is shown as is."""
+    """The matrix letter for a status: 2xx A, 3xx R, 403 D, 401 U; anything else is shown as is."""
     if 200 <= status < 300:
         return "A"
+    if 300 <= status < 400:
+        return "R"
     return {403: "D", 401: "U"}.get(status, str(status))
 
 
@@ -206,6 +243,13 @@ async def test_each_role_reaches_exactly_what_the_matrix_allows(
                 f"/api/v1/projects/{project}/participants", json=new_participant(person), headers=admin
             )
             assert registered.status_code == 201, registered.text
+    snapshots = {}
+    for project in (OWN, FOREIGN):
+        published = await service.post(
+            f"/api/v1/projects/{project}/snapshots", json={"kind": "adhoc"}, headers=admin
+        )
+        assert published.status_code == 201, published.text
+        snapshots[project] = published.json()["snapshot_id"]
     headers = {
         "admin": admin,
         "staff": await bearer(db, "staff", OWN),
@@ -215,8 +259,10 @@ async def test_each_role_reaches_exactly_what_the_matrix_allows(
     }
     wrong = []
     for number, (row, role, project) in enumerate(cells()):
-        path = row.path.format(project=project, **row.path_parameters)
+        parameters = {k: v.format(snapshot=snapshots[project]) for k, v in row.path_parameters.items()}
+        path = row.path.format(project=project, **parameters)
         fresh = f"{role}-{project}-{number}"
+        sent = dict(headers[role]) if path.startswith("/api/") else {**headers[role], **BROWSER}
         if row.content is not None:
             content, media_type = row.content(fresh)
             response = await service.request(
@@ -224,11 +270,11 @@ async def test_each_role_reaches_exactly_what_the_matrix_allows(
                 path,
                 content=content,
                 params={"filename": f"{fresh}.csv"},
-                headers={**headers[role], "Content-Type": media_type},
+                headers={**sent, "Content-Type": media_type},
             )
         else:
             body = row.body(fresh) if row.body else None
-            response = await service.request(row.method, path, json=body, headers=headers[role])
+            response = await service.request(row.method, path, json=body, headers=sent)
         expected = row.expected(role, project)
         got = answered(response.status_code)
         if got != expected:
@@ -236,6 +282,8 @@ async def test_each_role_reaches_exactly_what_the_matrix_allows(
                 f"{row.method} {path} as {role}: expected {expected}, got {response.status_code} "
                 f"{response.text[:200]}"
             )
-        elif got in "DU":
-            assert response.headers["content-type"].startswith("application/problem+json")
+        elif got in "DU" and path.startswith("/api/"):
+            assert response.headers["content-type"].startswith("application/problem+json"), path
+        elif got == "R":
+            assert response.headers["location"].startswith("/login"), (path, response.headers)
     assert not wrong, "answers that break the access matrix:\n" + "\n".join(wrong)

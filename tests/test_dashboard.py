@@ -1,9 +1,8 @@
 """The funders' dashboard over plain HTTP: sign-in, access, the page's figures against the API's,
 "as of" a snapshot, exports, security headers and static assets.
 
-`dashboard_app` builds the app as create_app does, with the dashboard wired in the way
-service/dashboard/__init__.py describes; the browser tests (test_browser_dashboard.py) use it
-too.
+`dashboard_app` is the app create_app builds; the browser tests (test_browser_dashboard.py)
+use it too.
 """
 
 from __future__ import annotations
@@ -22,24 +21,15 @@ import asyncpg
 import httpx
 import openpyxl
 from litestar import Litestar
-from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 
 from events.read import read_head, read_log
 from indicators import FIGURES
-from service.app import health, metrics, run_services
-from service.auth import PUBLIC_PATHS, SESSION_COOKIE, TokenAuthenticationMiddleware
+from service.app import create_app, run_services
+from service.auth import SESSION_COOKIE
 from service.commands import EventCommand
-from service.dashboard import PAGE_PATHS, TEMPLATE_CONFIG, SecurityHeadersMiddleware, dashboard_router
-from service.dashboard.routes import chart_renderer
+from service.dashboard.routes import chart_renderer, live_views
 from service.demo import DEMO_ACTOR, demo_registration, load_demo
-from service.indicators_api import IndicatorsController
-from service.log_api import LogController
-from service.problems import EXCEPTION_HANDLERS
-from service.projects_api import ProjectsController
 from service.recording import Recorder
-from service.request_log import request_logging
 from service.settings import Settings
 from tests.conftest import MIGRATIONS, Database, bearer
 
@@ -63,33 +53,9 @@ def service_settings(database_url: str) -> Settings:
     )
 
 
-def dashboard_app(settings: Settings, lifespan: list[Any] | None = None) -> Litestar:
-    """The service as create_app builds it, plus the dashboard (router, templates, headers, and
-    page paths left to the pages' own sign-in guard)."""
-    return Litestar(
-        route_handlers=[
-            health,
-            metrics,
-            ProjectsController,
-            LogController,
-            IndicatorsController,
-            dashboard_router,
-        ],
-        middleware=[
-            SecurityHeadersMiddleware,
-            DefineMiddleware(TokenAuthenticationMiddleware, exclude=[*PUBLIC_PATHS, *PAGE_PATHS]),
-            request_logging,
-        ],
-        exception_handlers=EXCEPTION_HANDLERS,
-        template_config=TEMPLATE_CONFIG,
-        openapi_config=OpenAPIConfig(
-            title="impactlog", version="test", path="/schema", render_plugins=[JsonRenderPlugin()]
-        ),
-        lifespan=lifespan or [],
-        request_max_body_size=settings.max_body_bytes,
-        logging_config=None,
-        debug=False,
-    )
+def dashboard_app(settings: Settings, lifespan: Any = None) -> Litestar:
+    """The service exactly as create_app builds it; `lifespan` replaces the standard one."""
+    return create_app(settings, lifespan=lifespan)
 
 
 @contextlib.asynccontextmanager
@@ -376,6 +342,48 @@ async def test_as_of_a_snapshot_the_page_shows_the_snapshots_figures(db: Databas
         assert 'data-as-of-position="0"' in by_date.text
         by_position = await service.get(DASHBOARD, params={"as_of": "10"}, headers={**funder, **HTML})
         assert by_position.status_code == 200 and 'data-as-of-position="10"' in by_position.text
+
+
+async def test_the_live_page_answers_at_once_when_the_log_moved_and_says_how_far_behind_it_is(
+    db: Database,
+) -> None:
+    async with dashboard_service(db) as service:
+        await demo_project(service)
+        funder = await bearer(db, "funder", "demo")
+        first = await service.get(DASHBOARD, headers={**funder, **HTML})
+        position = int(re.findall(r'data-as-of-position="(\d+)"', first.text)[0])
+        assert "Up to date with the log" in first.text
+        recorder: Recorder = service.app.state.recorder  # type: ignore[attr-defined]
+        webinar = EventCommand(
+            type="OutreachEventHeld",
+            occurred_on=dt.date(2026, 6, 15),
+            partner_org_id="mobitech-de",
+            data={
+                "outreach_id": "OUT-LATE-1",
+                "event_type": "webinar",
+                "attendees": 12,
+                "orgs_reached": [],
+                "sme_count": 0,
+                "countries": ["DE"],
+                "b2b_meetings": 0,
+                "country": "DE",
+            },
+        )
+        await recorder.record("demo", [webinar], actor=DEMO_ACTOR)
+        # The newest view at once, saying it lags one event, while the next one is computed.
+        stale = await service.get(DASHBOARD, headers={**funder, **HTML})
+        assert f'data-as-of-position="{position}"' in stale.text
+        assert 'data-behind-head="1"' in stale.text and "1 newer event is being included" in stale.text
+        refresh = live_views(service.app.state).refreshing("demo", True)  # type: ignore[attr-defined]
+        assert refresh is not None
+        await refresh
+        fresh = await service.get(DASHBOARD, headers={**funder, **HTML})
+        assert f'data-as-of-position="{position + 1}"' in fresh.text and "Up to date" in fresh.text
+        served = api_figures((await service.get(f"{API}/indicators", headers=funder)).json())
+        assert (
+            page_figures(fresh.text).cards["O9.contacts"]["data-value"]
+            == served["O9.contacts"]["total"]["value"]
+        )
 
 
 async def test_charts_are_svg_rendered_once_per_content(db: Database) -> None:

@@ -39,7 +39,7 @@ from service.auth import token_authentication
 from service.log_api import LogController
 from service.problems import EXCEPTION_HANDLERS
 from service.projects_api import ProjectsController
-from service.scheduler import SchedulerSettings, run_snapshot_services
+from service.scheduler import SchedulerSettings
 from service.settings import Settings
 from service.snapshots_api import SnapshotsController
 from tests.conftest import MIGRATIONS, Database, bearer
@@ -95,10 +95,8 @@ async def snapshot_service(
         exception_handlers=EXCEPTION_HANDLERS,
         debug=False,
     )
-    async with (
-        run_services(app, settings, db.pool, None),
-        run_snapshot_services(app.state, settings, scheduler_settings()) as publisher,
-    ):
+    async with run_services(app, settings, db.pool, None, scheduler_settings()):
+        publisher: SnapshotPublisher = app.state.snapshot_publisher
         publisher.clock = clock
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://impactlog.test") as client:

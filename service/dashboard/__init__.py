@@ -22,6 +22,11 @@ Wiring into the app (service/app.py)::
 
 Pages authenticate themselves (``session.signed_in``: the session cookie or a bearer token) so a
 browser without a session is sent to the login page instead of receiving a 401 document.
+
+Modules: routes (pages, exports, error pages), session (sign-in, cookie, guard), view (the
+page's content from the engine's results), charts (Altair → SVG, cached), live (the live view
+refreshed in the background), snapshots (published snapshots, "as of"), exports (donor layout,
+CSV/XLSX), formatting, rendering (templates), assets (static files), headers (security headers).
 """
 
 from service.dashboard.headers import SecurityHeadersMiddleware

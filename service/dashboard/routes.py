@@ -39,6 +39,7 @@ from service.dashboard import exports
 from service.dashboard.assets import favicon, static_asset
 from service.dashboard.charts import ChartRenderer
 from service.dashboard.formatting import moment
+from service.dashboard.live import LiveViews
 from service.dashboard.rendering import PageError, render_page
 from service.dashboard.session import (
     SignInRequired,
@@ -64,6 +65,15 @@ def chart_renderer(state: State) -> ChartRenderer:
     return renderer
 
 
+def live_views(state: State) -> LiveViews[LogRead]:
+    """The app's newest live dashboards, made on first use."""
+    views = getattr(state, "dashboard_live_views", None)
+    if not isinstance(views, LiveViews):
+        views = LiveViews[LogRead]()
+        state.dashboard_live_views = views
+    return views
+
+
 class ProjectSummary(msgspec.Struct, frozen=True, kw_only=True):
     """A line of the project list."""
 
@@ -76,13 +86,20 @@ class ProjectSummary(msgspec.Struct, frozen=True, kw_only=True):
 
 
 @dataclasses.dataclass(frozen=True)
-class Figures:
-    """The engine's figures for one request: the log read, the view asked for, the KPI table."""
+class LogRead:
+    """What one request read: the project's head and decoded log, its snapshots, the view asked."""
 
     head: LogHead
     entries: list[LogEntry]
     snapshots: tuple[PublishedSnapshot, ...]
     as_of: AsOf
+
+
+@dataclasses.dataclass(frozen=True)
+class Figures:
+    """The engine's KPI table (per reporting period) for what a request read."""
+
+    read: LogRead
     table: ProjectIndicators
 
 
@@ -106,11 +123,9 @@ async def _table(
     return result
 
 
-async def project_figures(
-    state: State, project: str, snapshot: str | None, as_of_text: str | None, hide: bool
-) -> Figures:
-    """The KPI table (per reporting period) of a project for a view: live, a snapshot, a date or
-    a position; 404 for an unknown project or snapshot, 400 for a malformed date."""
+async def read_project(state: State, project: str, snapshot: str | None, as_of_text: str | None) -> LogRead:
+    """The project's log as decoded so far and the view asked for: live, a snapshot, a date or a
+    position; 404 for an unknown project or snapshot, 400 for a malformed date."""
     head = await read_head(state.pool, project)
     if head is None:
         raise ProjectNotFound(project)
@@ -118,37 +133,49 @@ async def project_figures(
     entries = await decoded.entries(project)
     cache: ResultCache = state.indicator_cache
     snapshots = await cache.get(("snapshots", project, len(entries)), lambda: published_snapshots(entries))
-    as_of = choose_as_of(snapshot, as_of_text, snapshots)
-    table = await _table(cache, project, entries, as_of, "reporting_period", hide)
-    return Figures(head=head, entries=entries, snapshots=snapshots, as_of=as_of, table=table)
+    return LogRead(
+        head=head, entries=entries, snapshots=snapshots, as_of=choose_as_of(snapshot, as_of_text, snapshots)
+    )
+
+
+async def project_figures(
+    state: State, project: str, snapshot: str | None, as_of_text: str | None, hide: bool
+) -> Figures:
+    """The KPI table of a project for a view, computed now (exports must be exact)."""
+    read = await read_project(state, project, snapshot, as_of_text)
+    table = await _table(state.indicator_cache, project, read.entries, read.as_of, "reporting_period", hide)
+    return Figures(read=read, table=table)
+
+
+async def _computed_dashboard(state: State, project: str, read: LogRead, hide: bool) -> Dashboard:
+    """The dashboard for what was read: both KPI tables, then cards, charts and breakdowns."""
+    cache: ResultCache = state.indicator_cache
+    table = await _table(cache, project, read.entries, read.as_of, "reporting_period", hide)
+    quarters = await _table(cache, project, read.entries, read.as_of, "quarter", hide)
+    charts = chart_renderer(state)
+    dashboard: Dashboard = await cache.get(
+        ("dashboard", project, len(read.entries), read.as_of.cut, hide),
+        lambda: build_dashboard(
+            project, read.head, read.entries, table, quarters, read.snapshots, read.as_of, hide, charts
+        ),
+    )
+    if dashboard.as_of != read.as_of:
+        # A snapshot and a position naming the same cut share the figures, not the banner.
+        dashboard = msgspec.structs.replace(dashboard, as_of=read.as_of)
+    return dashboard
 
 
 async def dashboard_data(
     state: State, project: str, snapshot: str | None, as_of_text: str | None, hide: bool
 ) -> Dashboard:
-    """The dashboard of a project for a view, charts included."""
-    figures = await project_figures(state, project, snapshot, as_of_text, hide)
-    cache: ResultCache = state.indicator_cache
-    quarters = await _table(cache, project, figures.entries, figures.as_of, "quarter", hide)
-    charts = chart_renderer(state)
-    dashboard: Dashboard = await cache.get(
-        ("dashboard", project, len(figures.entries), figures.as_of.cut, hide),
-        lambda: build_dashboard(
-            project,
-            figures.head,
-            figures.entries,
-            figures.table,
-            quarters,
-            figures.snapshots,
-            figures.as_of,
-            hide,
-            charts,
-        ),
+    """The dashboard of a project for a view. A past view is computed (once: it never changes);
+    the live view is the newest one computed, refreshed in the background when the log moved."""
+    read = await read_project(state, project, snapshot, as_of_text)
+    if read.as_of.kind != "live":
+        return await _computed_dashboard(state, project, read, hide)
+    return await live_views(state).view(
+        project, hide, len(read.entries), read, lambda r: _computed_dashboard(state, project, r, hide)
     )
-    if dashboard.as_of != figures.as_of:
-        # A snapshot and a position naming the same cut share the figures, not the banner.
-        dashboard = msgspec.structs.replace(dashboard, as_of=figures.as_of)
-    return dashboard
 
 
 def _query(as_of: AsOf) -> str:
@@ -230,8 +257,8 @@ async def _donor_table(
 ) -> tuple[ProjectHeader, ProjectIndicators, list[str], list[list[exports.Value]], AsOf]:
     hide = _hides_small_cells(request)
     figures = await project_figures(state, project, snapshot, as_of, hide)
-    entries, view, table = figures.entries, figures.as_of, figures.table
-    header, _ = project_header(project, figures.head, entries, table)
+    entries, view, table = figures.read.entries, figures.read.as_of, figures.table
+    header, _ = project_header(project, figures.read.head, entries, table)
 
     def compute() -> tuple[list[str], list[list[exports.Value]]]:
         splits: dict[tuple[str, str], Series] = {
