@@ -255,13 +255,18 @@ class WriteModel:
     ) -> list[PayloadError]:
         if isinstance(payload, PeriodApproved | PeriodReopened) or partner_org_id is None:
             return []
+        if payload.outside_reporting:
+            return []  # consent, erasure, snapshots: no period's data, nothing to lock
         dates = [occurred_on]
         if isinstance(payload, CorrectionRecorded | ActivityRetracted):
             target = self.events.get(payload.target_event_id)
             if target is not None:
                 dates = [target.occurred_on]
                 if isinstance(payload, CorrectionRecorded):
-                    dates.append(apply_correction(target.payload, target.occurred_on, payload)[1])
+                    try:
+                        dates.append(apply_correction(target.payload, target.occurred_on, payload)[1])
+                    except PayloadError:
+                        pass  # an invalid correction: _reference_problems names what is wrong
                 partner_org_id = target.partner_org_id or partner_org_id
         for date in dates:
             period = self.period_of(date)

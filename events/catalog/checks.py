@@ -62,7 +62,8 @@ def check_dated_within_project(
     event_type: str, occurred_on: dt.date, project: ProjectRegistered, final_period_approved: bool
 ) -> list[PayloadError]:
     """The project-window rule of DOMAIN.md (f): before the start only for types that may
-    predate it; after the end only until the final period is approved."""
+    predate it; after the end only until the final period is approved (records of duties that
+    outlive the project, `outside_reporting`, excepted: they count in no period)."""
     if occurred_on < project.start_date and not payload_type(event_type).may_predate_project:
         return [
             PayloadError(
@@ -71,7 +72,8 @@ def check_dated_within_project(
                 f"{' and '.join(_MAY_PREDATE)} may be dated earlier",
             )
         ]
-    if occurred_on > project.end_date and final_period_approved:
+    outlives_project = payload_type(event_type).outside_reporting
+    if occurred_on > project.end_date and final_period_approved and not outlives_project:
         return [
             PayloadError(
                 "occurred_on",

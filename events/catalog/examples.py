@@ -12,7 +12,6 @@ from typing import Any
 _PARTNERS = ["vitaclust-de", "bioclust-es", "mechatronika-pl"]
 _SESSION = "TRN-2025-004"
 _EXCHANGE = "CXC-2025-017"
-_ENCRYPTED = "gAAAAABm3xQ0c2VjcmV0LXBpaS1jaXBoZXJ0ZXh0LWJhc2U2NA=="
 
 EXAMPLES: dict[str, dict[str, Any]] = {
     "ProjectRegistered": {
@@ -53,7 +52,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "org_id": "bioclust-es",
         "role": "cluster_manager",
         "gender": "F",
-        "pii": {"ciphertext": _ENCRYPTED, "key_id": "key-p-7f3a9c21-1"},
+        # No `pii`: the vault seals it (POST …/participants); the log API refuses any other.
     },
     "ConsentRecorded": {
         "participant_id": "p-7f3a9c21",

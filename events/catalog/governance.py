@@ -92,6 +92,7 @@ class PeriodReopened(_PeriodTransition, frozen=True, kw_only=True):
 class SnapshotPublished(EventPayload, frozen=True, kw_only=True):
     """An immutable, signed snapshot pinned to a log position and hash."""
 
+    outside_reporting = True
     stream_prefix = "project"
 
     snapshot_id: Id

@@ -9,6 +9,9 @@ about its event type without a database:
 - ``self_date_field``: the payload date that the envelope's ``occurred_on`` must equal
   (DOMAIN.md (f)); for a list of dates, its first element.
 - ``may_predate_project``: whether ``occurred_on`` may fall before the project start.
+- ``outside_reporting``: the event records no project result but a duty that outlives the
+  project (consent, erasure, a published snapshot): it is accepted after the project end and
+  in approved, locked periods alike. A GDPR request cannot wait for a period to be reopened.
 - ``reference_paths``: ``(kind, path)`` pairs naming the ids the payload refers to; a path is
   dotted field names, ``[]`` after a name walks every element of a list.
 """
@@ -103,6 +106,7 @@ class EventPayload(PayloadStruct, frozen=True, kw_only=True):
     stream_key: ClassVar[str | None] = None
     self_date_field: ClassVar[str | None] = None
     may_predate_project: ClassVar[bool] = False
+    outside_reporting: ClassVar[bool] = False
     reference_paths: ClassVar[tuple[tuple[RefKind, str], ...]] = ()
 
 

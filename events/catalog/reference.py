@@ -124,6 +124,7 @@ class ParticipantRegistered(EventPayload, frozen=True, kw_only=True):
 class ConsentRecorded(EventPayload, frozen=True, kw_only=True):
     """A participant's consent (or other lawful basis) for one purpose of processing."""
 
+    outside_reporting = True
     stream_prefix = "participant"
     stream_key = "participant_id"
 
@@ -138,6 +139,7 @@ class ConsentRecorded(EventPayload, frozen=True, kw_only=True):
 class ConsentWithdrawn(EventPayload, frozen=True, kw_only=True):
     """Withdrawal of a consent; `basis` is the basis of the consent being withdrawn."""
 
+    outside_reporting = True
     stream_prefix = "participant"
     stream_key = "participant_id"
 
@@ -152,6 +154,7 @@ class ConsentWithdrawn(EventPayload, frozen=True, kw_only=True):
 class ParticipantErased(EventPayload, frozen=True, kw_only=True):
     """Erasure (GDPR Art. 17) by crypto-shredding: the key that encrypted the person's pii."""
 
+    outside_reporting = True
     stream_prefix = "participant"
     stream_key = "participant_id"
 

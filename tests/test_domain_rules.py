@@ -1,0 +1,189 @@
+"""The domain's write rules through the real API: approved periods are locked until reopened
+with a reason, the project window of DOMAIN.md (f), and the records that outlive the project
+(consent, erasure, snapshots) accepted after the final approval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import Database, bearer
+from tests.story import PARTNERS, REGISTRATION, founding_events, training
+
+PROJECT = "rules"
+EVENTS = f"/api/v1/projects/{PROJECT}/events"
+
+
+async def set_up(service: httpx.AsyncClient, db: Database) -> dict[str, str]:
+    """The story partnership with its founding events; returns staff headers."""
+    admin = await bearer(db, "admin")
+    created = await service.post(
+        "/api/v1/projects", json={"project_id": PROJECT, "data": REGISTRATION}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    staff = await bearer(db, "staff", PROJECT, name="coordinator")
+    recorded = await service.post(EVENTS, json=founding_events(), headers=staff)
+    assert recorded.status_code == 201, recorded.text
+    return staff
+
+
+def transition(kind: str, period: str, partner: str, on: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "occurred_on": on,
+        "data": {"period_id": period, "partner_org_id": partner, "actor": "coordinator", **extra},
+    }
+
+
+def approve_all(period: str, on: str) -> list[dict[str, Any]]:
+    return [
+        event
+        for partner in PARTNERS
+        for event in (
+            transition("PeriodSubmitted", period, partner, on),
+            transition("PeriodApproved", period, partner, on),
+        )
+    ]
+
+
+def problem_of(response: httpx.Response) -> dict[str, Any]:
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def head(service: httpx.AsyncClient, staff: dict[str, str]) -> int:
+    page = (await service.get(f"/api/v1/projects/{PROJECT}/streams/project", headers=staff)).json()
+    return int(page["events"][-1]["position"]) if page["events"] else 0
+
+
+async def log_length(db: Database) -> int:
+    count: int = await db.pool.fetchval("SELECT count(*) FROM events")
+    return count
+
+
+async def test_an_approved_period_is_locked_until_reopened_with_a_reason(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    staff = await set_up(service, db)
+    first = training("TRN-1", "2025-03-04", [("p-1", "clu-at", "6")])
+    recorded = await service.post(EVENTS, json=first, headers=staff)
+    assert recorded.status_code == 201, recorded.text
+    target_id = recorded.json()["events"][0]["event_id"]
+    approved = await service.post(
+        EVENTS, json=transition("PeriodApproved", "RP1", "clu-at", "2026-01-15"), headers=staff
+    )
+    assert approved.status_code == 201, approved.text
+    before = await log_length(db)
+
+    # A new activity of that partner dated in the approved period: refused, naming the date.
+    late = training("TRN-2", "2025-06-10", [("p-1", "clu-at", "4")])
+    refused = await service.post(EVENTS, json=late, headers=staff)
+    assert refused.status_code == 422, refused.text
+    body = problem_of(refused)
+    assert "locked" in refused.text and "PeriodReopened" in refused.text
+    assert any("occurred_on" in str(error) for error in body.get("errors", [body]))
+
+    # A correction of an event in the locked period: refused too.
+    correction = {
+        "type": "CorrectionRecorded",
+        "occurred_on": "2026-01-20",
+        "partner_org_id": "clu-at",
+        "data": {
+            "target_event_id": target_id,
+            "field_changes": {"duration_hours": "7"},
+            "reason": "attendance sheet re-checked",
+            "approved_by": "coordinator",
+        },
+    }
+    locked = await service.post(EVENTS, json=correction, headers=staff)
+    assert locked.status_code == 422 and "locked" in locked.text, locked.text
+    # A correction naming a field the event does not have: a 422 naming it (it was once a 500).
+    unknown = {**correction, "data": {**correction["data"], "field_changes": {"hours": "7"}}}
+    invalid = await service.post(EVENTS, json=unknown, headers=staff)
+    assert invalid.status_code == 422 and "data.field_changes.hours" in invalid.text, invalid.text
+    # All-or-nothing: a list with one locked event writes none of it.
+    other_partner = training("TRN-3", "2025-06-11", [("p-2", "sme-1", "2")])
+    other_partner["partner_org_id"] = "clu-pl"
+    mixed = await service.post(EVENTS, json=[other_partner, late], headers=staff)
+    assert mixed.status_code == 422, mixed.text
+    assert await log_length(db) == before
+
+    # Another partner's period is not locked; reopening needs a reason, then the entry goes in.
+    assert (await service.post(EVENTS, json=other_partner, headers=staff)).status_code == 201
+    no_reason = transition("PeriodReopened", "RP1", "clu-at", "2026-01-21")
+    missing = await service.post(EVENTS, json=no_reason, headers=staff)
+    assert missing.status_code in (400, 422) and "reason" in missing.text
+    reopened = transition(
+        "PeriodReopened", "RP1", "clu-at", "2026-01-21", reason="late attendance list from Graz"
+    )
+    assert (await service.post(EVENTS, json=reopened, headers=staff)).status_code == 201
+    assert (await service.post(EVENTS, json=late, headers=staff)).status_code == 201, "reopened"
+
+
+async def test_the_project_window_before_the_start_and_after_the_final_approval(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    staff = await set_up(service, db)
+    early = training("TRN-0", "2024-12-02", [("p-1", "clu-at", "6")])
+    refused = await service.post(EVENTS, json=early, headers=staff)
+    assert refused.status_code == 422 and "before the project start" in refused.text
+
+    # After the end date: accepted (counted in the final period) until the final approval.
+    after_end = training("TRN-9", "2027-01-12", [("p-1", "clu-at", "3")])
+    assert (await service.post(EVENTS, json=after_end, headers=staff)).status_code == 201
+    closing = await service.post(EVENTS, json=approve_all("RP2", "2027-02-10"), headers=staff)
+    assert closing.status_code == 201, closing.text
+    later = training("TRN-10", "2027-02-12", [("p-1", "clu-at", "3")])
+    refused = await service.post(EVENTS, json=later, headers=staff)
+    assert refused.status_code == 422 and "final period is approved" in refused.text
+
+
+async def test_consent_erasure_and_snapshots_outlive_the_final_approval(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    """A person may withdraw consent or ask to be erased years after the project closed; the
+    platform must honour it, and a funder may still be sent an ad-hoc snapshot."""
+    staff = await set_up(service, db)
+    admin = await bearer(db, "admin", name="dpo")
+    enrolled = await service.post(
+        f"/api/v1/projects/{PROJECT}/participants",
+        json={
+            "participant_id": "p-zk",
+            "org_id": "clu-pl",
+            "role": "cluster_manager",
+            "gender": "F",
+            "occurred_on": "2025-02-03",
+            "partner_org_id": "clu-pl",
+            "name": "Zofia K.",
+            "email": "zofia@example.pl",
+        },
+        headers=staff,
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    closing = await service.post(EVENTS, json=approve_all("RP2", "2027-02-10"), headers=staff)
+    assert closing.status_code == 201, closing.text
+
+    withdrawn = {
+        "type": "ConsentWithdrawn",
+        "occurred_on": "2028-05-02",
+        "partner_org_id": "clu-pl",
+        "data": {"participant_id": "p-zk", "purpose": "communication", "basis": "consent", "date": "2028-05-02"},
+    }
+    answer = await service.post(EVENTS, json=withdrawn, headers=staff)
+    assert answer.status_code == 201, answer.text
+    erased = await service.post(
+        f"/api/v1/projects/{PROJECT}/participants/p-zk/erasure",
+        json={"request_date": "2028-05-03"},
+        headers=admin,
+    )
+    assert erased.status_code == 201, erased.text
+    published = await service.post(
+        f"/api/v1/projects/{PROJECT}/snapshots", json={"kind": "adhoc"}, headers=staff
+    )
+    assert published.status_code == 201, published.text
+    verified = await service.get(
+        f"/api/v1/projects/{PROJECT}/snapshots/{published.json()['snapshot_id']}/verify", headers=staff
+    )
+    assert verified.status_code == 200 and verified.json()["reproduced"], verified.text
