@@ -398,6 +398,41 @@ async def test_erasure_destroys_the_key_and_leaves_chain_kpis_and_published_snap
     assert (await verify_chain(db.pool, PROJECT)).ok
 
 
+async def test_a_snapshot_published_by_the_service_still_reproduces_after_an_erasure(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    """The real publisher and the auditor's reproduction (a true replay into a scratch schema),
+    before and after the person's key is destroyed: the same document, byte for byte."""
+    people = await set_up_project(service, db)
+    await register(service, people)
+    activities = [
+        consent("ConsentRecorded", "2025-02-03"),
+        training("TRN-1", "2025-03-04", [("p-1", "clu-at", "6"), ("p-zk", "clu-pl", "4")]),
+    ]
+    assert (await service.post(EVENTS, json=activities, headers=people.staff)).status_code == 201
+    snapshots = f"/api/v1/projects/{PROJECT}/snapshots"
+    published = await service.post(snapshots, json={"kind": "adhoc"}, headers=people.staff)
+    assert published.status_code == 201, published.text
+    snapshot = published.json()
+    document = await service.get(f"{snapshots}/{snapshot['snapshot_id']}", headers=people.auditor)
+    assert document.status_code == 200 and "Wi\u015bniewska" not in document.text
+    assert ZOFIA["name"] not in document.text and ZOFIA["email"] not in document.text
+
+    erased = await service.post(
+        f"{PARTICIPANTS}/p-zk/erasure", json={"request_date": "2025-07-01"}, headers=people.admin
+    )
+    assert erased.status_code == 201, erased.text
+
+    verified = await service.get(f"{snapshots}/{snapshot['snapshot_id']}/verify", headers=people.auditor)
+    assert verified.status_code == 200, verified.text
+    verdict = verified.json()
+    assert verdict["reproduced"] and verdict["problems"] == [], verdict
+    assert verdict["recomputed_content_hash"] == snapshot["content_hash"]
+    again = await service.get(f"{snapshots}/{snapshot['snapshot_id']}", headers=people.auditor)
+    assert again.content == document.content
+    assert (await verify_chain(db.pool, PROJECT)).ok
+
+
 async def test_an_erasure_interrupted_before_the_key_is_destroyed_is_finished_by_a_retry(
     service: httpx.AsyncClient, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
