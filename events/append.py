@@ -306,6 +306,10 @@ class _Group:
             )
 
 
+class _Replayed(list[AppendedEvent]):
+    """A request's original answer, given again: counted as a request, not as events appended."""
+
+
 def _replayed(request: _Request, lookup: _Lookup) -> list[AppendedEvent] | None:
     """The original answer if this request was already appended (same key or same event ids)."""
     key = request.idempotency_key
@@ -443,7 +447,7 @@ class ProjectWriter:
             usable = False
         self._answer(group, outcomes)
         if self._observer is not None:
-            written = sum(len(o) for o in outcomes if isinstance(o, list))
+            written = sum(len(o) for o in outcomes if isinstance(o, list) and not isinstance(o, _Replayed))
             self._observer.observe_group(self._project_id, written, len(group), time.perf_counter() - started)
         return usable
 
@@ -476,7 +480,7 @@ class ProjectWriter:
             if isinstance(outcome, BaseException):
                 request.future.set_exception(outcome)
             else:
-                request.future.set_result(outcome)
+                request.future.set_result(list(outcome) if isinstance(outcome, _Replayed) else outcome)
 
     async def _decide(
         self, request: _Request, lookup: _Lookup, batch: _Group
@@ -485,7 +489,7 @@ class ProjectWriter:
         try:
             replayed = _replayed(request, lookup)
             if replayed is not None:
-                return replayed
+                return _Replayed(replayed)
             batch.check(request)
             if self._admission is not None:
                 refusal = await self._admission.admit(

@@ -41,14 +41,19 @@ async def test_metrics_count_appends_and_group_sizes(service: httpx.AsyncClient,
     )
     assert created.status_code == 201
     staff = await bearer(db, "staff", "demo")
-    recorded = await service.post("/api/v1/projects/demo/events", json=founding_events()[:3], headers=staff)
+    retry = {**staff, "Idempotency-Key": "founding-1"}
+    recorded = await service.post("/api/v1/projects/demo/events", json=founding_events()[:3], headers=retry)
     assert recorded.status_code == 201
+    # The client retries (its answer was lost): the same answer, and nothing counted as appended.
+    again = await service.post("/api/v1/projects/demo/events", json=founding_events()[:3], headers=retry)
+    assert again.status_code in (200, 201) and again.json() == recorded.json()
     response = await service.get("/metrics")
     assert response.status_code == 200
     text = response.text
     assert 'impactlog_events_appended_total{project="demo"} 4.0' in text
+    assert 'impactlog_append_requests_total{project="demo"} 3.0' in text
     assert "impactlog_append_group_requests_bucket" in text
-    assert "impactlog_append_request_seconds_count 2.0" in text
+    assert "impactlog_append_request_seconds_count 3.0" in text
 
 
 def test_dead_pids_are_pruned_from_the_embedded_servers_handle_list(tmp_path: Path) -> None:
