@@ -23,6 +23,7 @@ from events.connection import Connection
 from events.envelope import RecordedEvent
 from indicators.log_view import LiveEvent, LogEntry, log_entry
 from projections.ledger import GOVERNANCE_TYPES, Ledger
+from projections.partitions import create_build, drop_build, index_build, swap_in
 from projections.sources import load_sources, save_sources, void_sources
 
 DELETE_KEYS = "DELETE FROM {table} WHERE project_id = $1 AND {key_column} = ANY($2::{key_type}[])"
@@ -138,6 +139,51 @@ class KeyedProjection(abc.ABC):
         for table in self.tables:
             await connection.execute(DELETE_PROJECT.format(table=table), project_id)
 
+    async def build_from_zero(
+        self, connection: Connection, project_id: str, ledger: Ledger
+    ) -> dict[str, str]:
+        """New tables (partitions.py) holding the rows of a ledger folded from position 0, indexed
+        after they are filled; returns each table's build table."""
+        builds: dict[str, str] = {}
+        try:
+            for table in self.tables:
+                builds[table] = await create_build(connection, table)
+            await save_sources(connection, builds[self.sources_table], project_id, ledger.new_sources())
+            await copy_rows(connection, project_id, self._built(builds), self._rows(ledger, ledger.keys))
+            for table, build in builds.items():
+                await index_build(connection, table, build)
+        except BaseException:
+            await self.drop_builds(connection, builds)
+            raise
+        ledger.mark_stored()
+        return builds
+
+    async def build_tail(
+        self, connection: Connection, project_id: str, ledger: Ledger, builds: dict[str, str]
+    ) -> None:
+        """Bring the build tables up to the ledger's events folded since `build_from_zero`.
+
+        In memory every key is at hand: a dirty context key makes every key dirty."""
+        await save_sources(connection, builds[self.sources_table], project_id, ledger.new_sources())
+        await void_sources(connection, builds[self.sources_table], project_id, ledger.voided_sources())
+        dirty = ledger.keys if ledger.dirty & self.context_keys else ledger.dirty
+        if dirty:
+            await replace_rows(connection, project_id, self._built(builds), dirty, self._rows(ledger, dirty))
+
+    async def swap_in_builds(self, connection: Connection, project_id: str, builds: dict[str, str]) -> None:
+        """Make the build tables the project's partitions (in the caller's transaction), in the
+        order the live runner writes the tables, so the two never wait for each other in a cycle."""
+        for table in self.tables:
+            await swap_in(connection, table, builds[table], project_id)
+
+    async def drop_builds(self, connection: Connection, builds: dict[str, str]) -> None:
+        """Drop build tables that were not swapped in."""
+        for build in builds.values():
+            await drop_build(connection, build)
+
+    def _built(self, builds: dict[str, str]) -> tuple[DerivedTable, ...]:
+        return tuple(msgspec.structs.replace(t, name=builds[t.name]) for t in self.derived)
+
     async def _derive(self, connection: Connection, project_id: str, ledger: Ledger) -> None:
         dirty = await self.keys_to_derive(connection, project_id, ledger.dirty)
         if not dirty:
@@ -164,14 +210,24 @@ async def replace_rows(
     rows: Sequence[Row],
 ) -> None:
     """Delete the keys' rows from every table, then COPY the new rows into their tables."""
-    by_type: dict[type[Row], list[tuple[Any, ...]]] = {}
-    for row in rows:
-        by_type.setdefault(type(row), []).append((project_id, *msgspec.structs.astuple(row)))
     for table in tables:
         sql = DELETE_KEYS.format(table=table.name, key_column=table.key_column, key_type=table.key_type)
         await connection.execute(sql, project_id, list(keys))
-        records = by_type.pop(table.row_type, [])
+    await copy_rows(connection, project_id, tables, rows)
+
+
+async def copy_rows(
+    connection: Connection, project_id: str, tables: Sequence[DerivedTable], rows: Sequence[Row]
+) -> None:
+    """COPY rows into their tables (each row's type names its table)."""
+    by_type: dict[type[Row], list[tuple[Any, ...]]] = {table.row_type: [] for table in tables}
+    astuple = msgspec.structs.astuple
+    try:
+        for row in rows:
+            by_type[type(row)].append((project_id, *astuple(row)))
+    except KeyError as error:
+        raise TypeError(f"rows of no table of this projection: {error}") from None
+    for table in tables:
+        records = by_type[table.row_type]
         if records:
             await connection.copy_records_to_table(table.name, records=records, columns=table.columns)
-    if by_type:
-        raise TypeError(f"rows of no table of this projection: {sorted(t.__name__ for t in by_type)}")

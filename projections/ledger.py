@@ -104,6 +104,13 @@ class Ledger:
                 self._add(Source(key, entry))
                 self.dirty.add(key)
 
+    def mark_stored(self) -> None:
+        """Every source is now stored as it stands: later folds report only what changes after."""
+        for source in self._sources.values():
+            source.stored = True
+            source.voided_now = False
+        self.dirty.clear()
+
     def new_sources(self) -> list[Source]:
         """Sources first seen in this batch (rows to insert)."""
         return [s for s in self._sources.values() if not s.stored]

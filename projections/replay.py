@@ -1,6 +1,10 @@
 """Rebuild a projection for one project from position 0 beside the live one, then swap it in.
 
-How, and why this way:
+Keyed projections (every read model the service keeps) rebuild through projections/from_zero.py:
+one pass over the log for all of them, folded in memory, written into new tables that become the
+project's partitions in one transaction. `replay` rebuilds all of them in that one pass.
+
+Any other Projection rebuilds through its own `apply`, batch by batch, like this:
 
 - The rebuild writes into **session temp tables** named like the live ones
   (`CREATE TEMP TABLE organisations (LIKE <schema>.organisations INCLUDING ALL)`). PostgreSQL
@@ -31,6 +35,8 @@ import msgspec
 from events.connection import Connection
 from events.read import iterate_log, read_head, read_log
 from projections.checkpoints import lock_checkpoint, set_checkpoint
+from projections.from_zero import RebuildProgress, rebuild_from_zero
+from projections.keyed import KeyedProjection
 from projections.sessions import connection_lost
 
 if TYPE_CHECKING:
@@ -89,13 +95,25 @@ async def replay(
     from projections import default_projections
 
     chosen = select_projections(projections or default_projections(), projection_name)
+    keyed = [p for p in chosen if isinstance(p, KeyedProjection)]
     async with pool.acquire() as connection:
         if await read_head(connection, project_id) is None:
             raise UnknownProject(f"no project {project_id!r}")
-        return [
-            await rebuild(connection, projection, project_id, batch_size=batch_size, progress=progress)
-            for projection in chosen
-        ]
+        # Every keyed projection in one pass over the log, read ahead on another pool connection.
+        results = (
+            await _rebuild_keyed(connection, keyed, project_id, batch_size, progress, reader=pool)
+            if keyed
+            else []
+        )
+        for projection in chosen:
+            if not isinstance(projection, KeyedProjection):
+                results.append(
+                    await rebuild(
+                        connection, projection, project_id, batch_size=batch_size, progress=progress
+                    )
+                )
+    order = [p.name for p in chosen]
+    return sorted(results, key=lambda r: order.index(r.projection))
 
 
 def select_projections(projections: Sequence[Projection], name: str | None) -> list[Projection]:
@@ -116,7 +134,10 @@ async def rebuild(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
 ) -> ReplayResult:
-    """Rebuild in temp tables on this connection, then swap into the live tables (module doc)."""
+    """Rebuild from zero on this connection and swap into the live tables (module doc)."""
+    if isinstance(projection, KeyedProjection):
+        (result,) = await _rebuild_keyed(connection, [projection], project_id, batch_size, progress)
+        return result
     started = time.perf_counter()
     live = await _create_shadows(connection, projection.tables)
     try:
@@ -139,6 +160,32 @@ async def rebuild(
         position=position,
         seconds=time.perf_counter() - started,
     )
+
+
+async def _rebuild_keyed(
+    connection: Connection,
+    projections: Sequence[KeyedProjection],
+    project_id: str,
+    batch_size: int,
+    progress: Progress | None,
+    reader: asyncpg.Pool | None = None,
+) -> list[ReplayResult]:
+    """Keyed projections folded in memory from zero in one pass, then swapped in (from_zero.py)."""
+    started = time.perf_counter()
+    meters = [_Meter(p.name, started, progress) for p in projections]
+
+    def report(step: RebuildProgress) -> None:
+        for meter in meters:
+            meter.report(step.done, step.total)
+
+    rebuilt = await rebuild_from_zero(
+        connection, projections, project_id, window=batch_size, reader=reader, progress=report
+    )
+    seconds = time.perf_counter() - started
+    return [
+        ReplayResult(projection=p.name, project_id=project_id, position=rebuilt.position, seconds=seconds)
+        for p in projections
+    ]
 
 
 async def _build(

@@ -22,7 +22,7 @@ from projections.ledger import Source
 # The columns events.read builds a RecordedEvent from, on the log table aliased `e`.
 # TODO(lead): events.read could expose `read_positions(connection, project_id, positions)`;
 # until then this mirrors its column list and row mapping.
-_EVENT_COLUMNS = """e.project_id, e.position, e.event_id, e.stream_id, e.stream_version, e.type,
+EVENT_COLUMNS = """e.project_id, e.position, e.event_id, e.stream_id, e.stream_version, e.type,
     e.schema_version, e.occurred_on, e.recorded_at, e.data::text AS data, e.metadata::text AS metadata,
     encode(e.prev_hash, 'hex') AS prev_hash, encode(e.hash, 'hex') AS hash,
     e.tx_id::text::bigint AS tx_id"""
@@ -47,7 +47,8 @@ ALL_KEYS = "SELECT DISTINCT key FROM {table} WHERE project_id = $1"
 SOURCE_COLUMNS = ("project_id", "position", "key", "event_id", "live")
 
 
-def _recorded(row: asyncpg.Record) -> RecordedEvent:
+def recorded_event(row: asyncpg.Record) -> RecordedEvent:
+    """A row selected with EVENT_COLUMNS as the log's RecordedEvent."""
     return RecordedEvent(
         project_id=row["project_id"],
         position=row["position"],
@@ -77,9 +78,11 @@ async def load_sources(
     if not keys and not event_ids:
         return []
     rows = await connection.fetch(
-        LOAD_SOURCES.format(table=table, columns=_EVENT_COLUMNS), project_id, list(keys), list(event_ids)
+        LOAD_SOURCES.format(table=table, columns=EVENT_COLUMNS), project_id, list(keys), list(event_ids)
     )
-    return [Source(key=r["key"], entry=log_entry(_recorded(r)), live=r["live"], stored=True) for r in rows]
+    return [
+        Source(key=r["key"], entry=log_entry(recorded_event(r)), live=r["live"], stored=True) for r in rows
+    ]
 
 
 async def save_sources(connection: Connection, table: str, project_id: str, new: Iterable[Source]) -> None:

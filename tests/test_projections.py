@@ -5,6 +5,7 @@ the live read models — and agree with the KPI engine's own fold of the log."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -584,6 +585,57 @@ async def test_replay_writes_nothing_live_until_its_swap(db: Database) -> None:
     await matches_a_fold_from_zero(db, "demo", [OrganisationsProjection()])
 
 
+async def test_a_replayed_project_gets_partitions_of_its_own_and_a_failed_replay_leaves_no_tables(
+    db: Database,
+) -> None:
+    rec = recorder(db)
+    await load_demo(rec, "demo")
+    await new_project(rec, "other")
+    svc = service(db)
+    await svc.start()
+    try:
+        await caught_up(svc, db, "demo", timeout=60)
+        await caught_up(svc, db, "other")
+    finally:
+        await svc.stop()
+    live = await read_models(db, "demo")
+    other = await read_models(db, "other")
+    await replay(db.pool, "demo")
+    await replay(db.pool, "demo")  # the second replaces the partitions the first attached
+
+    def interrupt(progress: ReplayProgress) -> None:
+        if progress.done >= progress.total:
+            raise Interrupted
+
+    class Failing(OrganisationsProjection):
+        async def swap_in_builds(
+            self, connection: Connection, project_id: str, builds: dict[str, str]
+        ) -> None:
+            await super().swap_in_builds(connection, project_id, builds)
+            raise Interrupted  # inside the swap transaction, after the partitions moved
+
+    with pytest.raises(Interrupted):
+        await replay(db.pool, "demo", progress=interrupt)
+    with pytest.raises(Interrupted):
+        await replay(db.pool, "demo", projections=[Failing()])
+    assert await read_models(db, "demo") == live
+    assert await read_models(db, "other") == other
+    partitions = await db.pool.fetch(
+        """SELECT p.relname AS parent, count(*) AS n FROM pg_inherits i
+             JOIN pg_class p ON p.oid = i.inhparent
+            WHERE p.relnamespace = $1::regnamespace AND p.relkind = 'p'
+            GROUP BY p.relname""",
+        db.schema,
+    )
+    assert {r["parent"]: r["n"] for r in partitions} == {t: 2 for t in ALL_TABLES}  # DEFAULT + demo
+    leftovers = await db.pool.fetchval(
+        "SELECT count(*) FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind = 'r'"
+        " AND NOT relispartition AND relname ~ '_p[0-9a-f]{12}$'",
+        db.schema,
+    )
+    assert leftovers == 0  # no build table of a failed replay is left over
+
+
 async def test_replay_refuses_unknown_projects_and_projections(db: Database) -> None:
     from projections import UnknownProject
 
@@ -595,14 +647,9 @@ async def test_replay_refuses_unknown_projects_and_projections(db: Database) -> 
 
 
 class RenamingOrganisations(OrganisationsProjection):
-    """Version 2 of the organisations fold (names carry a prefix). While it rebuilds, it records
-    a fingerprint of the live rows at every batch: nothing of a rebuild may touch them."""
+    """Version 2 of the organisations fold (names carry a prefix)."""
 
     version = 2
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-        self.live_fingerprints: set[tuple[str, ...]] = set()
 
     def rows(self, view: Any) -> list[Any]:
         return [
@@ -610,9 +657,39 @@ class RenamingOrganisations(OrganisationsProjection):
             for r in super().rows(view)
         ]
 
-    async def apply(self, connection: Connection, project_id: str, events: Sequence[RecordedEvent]) -> None:
-        await super().apply(connection, project_id, events)
-        self.live_fingerprints.add(await fingerprint(self.pool, self.tables))
+
+class LiveWatcher:
+    """Fingerprints the live rows from other sessions, over and over, while a rebuild runs:
+    nothing of a rebuild may show before its swap, so each one is the old model or the new."""
+
+    def __init__(self, pool: asyncpg.Pool, tables: Sequence[str]) -> None:
+        self.pool = pool
+        self.tables = tables
+        self.seen: list[tuple[str, ...]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> LiveWatcher:
+        self.seen.append(await fingerprint(self.pool, self.tables))
+        self._task = asyncio.create_task(self._watch())
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self.seen.append(await fingerprint(self.pool, self.tables))
+
+    async def _watch(self) -> None:
+        while True:
+            self.seen.append(await fingerprint(self.pool, self.tables))
+            await asyncio.sleep(0.005)
+
+    def only_old_then_new(self) -> bool:
+        """Every observation is the first one until the last one shows, then the last."""
+        first, last = self.seen[0], self.seen[-1]
+        switched = self.seen.index(last)
+        return all(f == first for f in self.seen[:switched]) and all(f == last for f in self.seen[switched:])
 
 
 async def fingerprint(pool: asyncpg.Pool, tables: Sequence[str]) -> tuple[str, ...]:
@@ -627,50 +704,53 @@ async def fingerprint(pool: asyncpg.Pool, tables: Sequence[str]) -> tuple[str, .
     )
 
 
-async def test_a_rebuild_on_a_connection_that_ran_the_live_fold_writes_only_its_shadows(db: Database) -> None:
+async def test_a_rebuild_on_a_connection_that_ran_the_live_fold_shows_nothing_before_its_swap(
+    db: Database,
+) -> None:
     rec = recorder(db)
     await load_demo(rec, "demo")
     live = OrganisationsProjection()
-    new = RenamingOrganisations(db.pool)
+    new = RenamingOrganisations()
     async with db.pool.acquire() as connection:
-        # A pooled session that has rebuilt before (its temp schema exists), then folded new
-        # events live: the live statements are prepared and cached on it, and PostgreSQL would
-        # not re-resolve them when temp tables of the same names appear.
+        # A pooled session that has rebuilt before, then folded new events live: the live
+        # statements are prepared and cached on it.
         first = await rebuild(connection, live, "demo", batch_size=500)
         await record(rec, "demo", [organisation("sme-late", "DE", org_type="SME", size="small")])
         async with connection.transaction():
             await live.apply(connection, "demo", await read_log(connection, "demo", after=first.position))
-        before = await fingerprint(db.pool, live.tables)
-        await rebuild(connection, new, "demo", batch_size=200)
-    assert new.live_fingerprints == {before}
+        async with LiveWatcher(db.pool, live.tables) as watcher:
+            await rebuild(connection, new, "demo", batch_size=200)
+    assert len(watcher.seen) >= 2 and watcher.seen[0] != watcher.seen[-1]
+    assert watcher.only_old_then_new(), watcher.seen
     names = await db.pool.fetch("SELECT name FROM organisations WHERE project_id = 'demo'")
     assert len(names) == len(await table_rows(db.pool, "organisations", "demo"))
     assert names and all(r["name"].startswith("v2:") for r in names)
+    await matches_a_fold_from_zero(db, "demo", [new])
 
 
 async def test_a_new_projection_version_makes_the_runner_rebuild(db: Database) -> None:
     rec = recorder(db)
     await load_demo(rec, "demo")
     old = service(db, [OrganisationsProjection()], batch_size=200)
-    new = RenamingOrganisations(db.pool)
+    new = RenamingOrganisations()
     new_service = service(db, [new], batch_size=200)
     try:
         await old.start()
         await caught_up(old, db, "demo", timeout=30)
         await old.stop()
-        before = await fingerprint(db.pool, new.tables)
-        await new_service.start()
         head = await head_of(db, "demo")
 
         async def rebuilt() -> bool:
             (status,) = await new_service.status()
             return status.built_by_version == 2 and status.checkpoint == head
 
-        await eventually(rebuilt, timeout=30)
+        async with LiveWatcher(db.pool, new.tables) as watcher:
+            await new_service.start()
+            await eventually(rebuilt, timeout=30)
     finally:
         await old.stop()
         await new_service.stop()
-    assert new.live_fingerprints == {before}
+    assert watcher.only_old_then_new(), watcher.seen
     names = await db.pool.fetch("SELECT name FROM organisations WHERE project_id = 'demo'")
     assert names and all(r["name"].startswith("v2:") for r in names)
 

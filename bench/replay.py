@@ -1,0 +1,182 @@
+"""Replay speed: a full rebuild of every projection against the raw read + decode limit.
+
+    python bench/replay.py [--events 1000000] [--dsn URL] [--schema bench_replay] [--drop]
+                           [--projection NAME] [--batch-size N] [--repeat N]
+
+Loads the deterministic demo (``--events 1000000`` is ``demo --scale 88``; scale 100 is
+1,142,064 events) through the validating Recorder into ``--schema`` (kept for the next run unless
+``--drop``; loading takes 2–3 minutes), then measures on the whole log:
+
+- **raw limit**: the project's events fetched in position order with asyncpg and decoded with
+  msgspec into the KPI engine's LogEntry rows (what any replay must at least do), rows/s;
+- **replay**: ``projections.replay`` of every projection (or ``--projection``), as
+  ``impactlog replay`` runs it: rebuilt from zero beside the live tables and swapped in —
+  events/s (log events per second of wall time, each projection reading the whole log) and
+  the ratio to the raw limit measured in this run.
+
+Goal on the 2-core machine: replay ≥ 70,000 events/s. The last line of output is one JSON object
+with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import math
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import msgspec
+import uvloop
+
+from events.admission import WriteModelAdmission
+from events.read import iterate_log, read_head
+from events.store import EventStore
+from indicators.log_view import log_entry
+from projections import default_projections, replay
+from projections.replay import DEFAULT_BATCH_SIZE, select_projections
+from service.database import create_pool, migrate_pool
+from service.demo import load_demo
+from service.recording import Recorder
+from service.settings import ROOT
+
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+PROJECT = "demo"
+SCHEMA = "bench_replay"
+# Events per unit of demo scale (scale 100 is 1,142,064 events).
+EVENTS_PER_SCALE = 11_420
+GOAL_EVENTS_PER_SECOND = 70_000
+RAW_BATCH = 10_000
+
+
+@contextlib.asynccontextmanager
+async def bench_schema(dsn: str, schema: str, drop: bool) -> AsyncIterator[asyncpg.Pool]:
+    """A migrated schema with a pool on it, kept for the next run unless `drop`."""
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        pool = await create_pool(dsn, schema=schema, min_size=2, max_size=6)
+        try:
+            await migrate_pool(pool, ROOT / "migrations")
+            yield pool
+        finally:
+            await pool.close()
+            if drop:
+                await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await admin.close()
+
+
+async def load(pool: asyncpg.Pool, scale: int, figures: dict[str, Any]) -> int:
+    """The demo at `scale` (skipped when the schema holds it already); the head position."""
+    head = await read_head(pool, PROJECT)
+    if head is None:
+        started = time.perf_counter()
+        await load_demo(Recorder(EventStore(pool, admission=WriteModelAdmission())), PROJECT, scale=scale)
+        figures["load_s"] = round(time.perf_counter() - started, 1)
+        print(f"loaded the demo at scale {scale} in {figures['load_s']:.0f} s", flush=True)
+        head = await read_head(pool, PROJECT)
+    assert head is not None
+    return head.position
+
+
+async def raw_limit(pool: asyncpg.Pool, head: int) -> float:
+    """Rows/s of fetching the log in position order and decoding every row into a LogEntry."""
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        decoded = 0
+        async with pool.acquire() as connection:
+            async for batch in iterate_log(connection, PROJECT, batch_size=RAW_BATCH):
+                decoded += sum(1 for _ in map(log_entry, batch))
+        seconds = time.perf_counter() - started
+    finally:
+        gc.enable()
+    assert decoded == head, (decoded, head)
+    return head / seconds
+
+
+async def full_replay(
+    pool: asyncpg.Pool, name: str | None, batch_size: int
+) -> tuple[float, dict[str, float]]:
+    """Seconds of a replay of every projection (or the one named), and each one's seconds."""
+    started = time.perf_counter()
+    results = await replay(pool, PROJECT, name, batch_size=batch_size)
+    seconds = time.perf_counter() - started
+    return seconds, {r.projection: round(r.seconds, 2) for r in results}
+
+
+async def main(argv: Sequence[str]) -> None:
+    """Load, measure, print the figures and the JSON line."""
+    args = parse_args(argv)
+    scale = max(1, math.ceil(args.events / EVENTS_PER_SCALE))
+    chosen = [p.name for p in select_projections(default_projections(), args.projection)]
+    figures: dict[str, Any] = {
+        "bench": "replay",
+        "scale": scale,
+        "cpus": os.cpu_count(),
+        "projections": chosen,
+    }
+    async with bench_schema(loopback_dsn(args.dsn), args.schema, args.drop) as pool:
+        head = await load(pool, scale, figures)
+        figures["events"] = head
+        print(f"{head:,} events in the log (schema {args.schema})", flush=True)
+        raw = await raw_limit(pool, head)
+        figures["raw_rows_per_s"] = round(raw)
+        print(f"raw limit (fetch + decode)  {raw:12,.0f} rows/s", flush=True)
+        runs = []
+        for _ in range(args.repeat):
+            seconds, each = await full_replay(pool, args.projection, args.batch_size)
+            rate = head / seconds
+            runs.append(rate)
+            print(
+                f"replay {'+'.join(chosen) if args.projection else 'all'}: {seconds:8.2f} s  {each}",
+                flush=True,
+            )
+            print(
+                f"replay                      {rate:12,.0f} events/s  ({rate / raw:.2f}× the raw limit)",
+                flush=True,
+            )
+            figures.setdefault("replay_s", []).append(round(seconds, 2))
+            figures.setdefault("replay_per_projection_s", []).append(each)
+    best = max(runs)
+    figures["replay_events_per_s"] = round(best)
+    figures["replay_vs_raw"] = round(best / raw, 3)
+    figures["goal_met"] = best >= GOAL_EVENTS_PER_SECOND
+    print(
+        f"best replay {best:,.0f} events/s = {best / raw:.2f}× raw;"
+        f" goal ≥ {GOAL_EVENTS_PER_SECOND:,}: {figures['goal_met']}"
+    )
+    print(msgspec.json.encode(figures).decode())
+
+
+def loopback_dsn(dsn: str) -> str:
+    """Refuse anything but a database on this machine: a benchmark sends traffic nowhere else."""
+    host = urlsplit(dsn).hostname or "localhost"
+    if host not in LOOPBACK_HOSTS and not host.startswith("/"):
+        raise SystemExit(f"--dsn: {host} is not this machine; run the bench against a local PostgreSQL")
+    return dsn
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--dsn", default=os.environ.get("DATABASE_URL") or DEFAULT_DSN)
+    parser.add_argument("--events", type=int, default=1_000_000, help="log size, as a demo scale")
+    parser.add_argument("--schema", default=SCHEMA, help="keep (and reuse) the loaded demo in this schema")
+    parser.add_argument("--drop", action="store_true", help="drop the schema afterwards")
+    parser.add_argument("--projection", default=None, help="one projection (default: every one)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    parser.add_argument("--repeat", type=int, default=1)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    uvloop.run(main(sys.argv[1:]))
