@@ -169,7 +169,12 @@ async def test_consent_erasure_and_snapshots_outlive_the_final_approval(
         "type": "ConsentWithdrawn",
         "occurred_on": "2028-05-02",
         "partner_org_id": "clu-pl",
-        "data": {"participant_id": "p-zk", "purpose": "communication", "basis": "consent", "date": "2028-05-02"},
+        "data": {
+            "participant_id": "p-zk",
+            "purpose": "communication",
+            "basis": "consent",
+            "date": "2028-05-02",
+        },
     }
     answer = await service.post(EVENTS, json=withdrawn, headers=staff)
     assert answer.status_code == 201, answer.text
