@@ -8,14 +8,17 @@ from typing import Annotated, Any
 
 import msgspec
 
+# PostgreSQL text cannot hold a NUL character, so no string that is stored may carry one.
+NO_NUL = "^[^\\x00]*$"
+
 Sha256Hex = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", description="sha256, lowercase hex")]
-ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
 
 
 class Evidence(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A document that backs an event (attendance list, Commitment to Quality, MoU…)."""
 
-    uri: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    uri: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=NO_NUL)]
     sha256: Sha256Hex
 
 

@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.spec import Example
-from litestar.params import Body, FromPath, Parameter
+from litestar.params import Body, Parameter, PathParameter
 from litestar.response import Stream
 
 from events.catalog import EXAMPLES
@@ -19,9 +19,18 @@ from events.errors import ProjectNotFound
 from events.read import iterate_log, read_head, read_log, read_stream
 from service.auth import Role, actor_metadata, allow, principal_of
 from service.commands import EventCommand
+from service.projects_api import ProjectInPath
 from service.recording import Recorder
 
 NDJSON = "application/x-ndjson"
+
+# Checked where it enters: a stream id the log cannot hold (a NUL, say) is a 400 naming it.
+StreamInPath = Annotated[
+    str,
+    PathParameter(
+        pattern=r"^[^\x00]{1,200}$", description="a stream id, e.g. activity-TRN-1, exchange-CXC-014"
+    ),
+]
 
 IdempotencyKey = Annotated[
     str | None,
@@ -30,6 +39,7 @@ IdempotencyKey = Annotated[
         required=False,
         min_length=1,
         max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
         description="Retrying with the same key returns the original positions; another body under "
         "a used key is refused (422).",
     ),
@@ -93,7 +103,7 @@ class LogController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        project: FromPath[str],
+        project: ProjectInPath,
         data: Annotated[
             EventCommand | list[EventCommand],
             Body(
@@ -123,7 +133,7 @@ class LogController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        project: FromPath[str],
+        project: ProjectInPath,
         after: Annotated[int, Parameter(ge=0, le=2**62, description="Only positions greater than this")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=10_000, description="Page size (JSON only)")] = 1000,
     ) -> Response[Any]:
@@ -144,8 +154,8 @@ class LogController(Controller):
     async def read_one_stream(
         self,
         state: State,
-        project: FromPath[str],
-        stream: FromPath[str],
+        project: ProjectInPath,
+        stream: StreamInPath,
         from_version: Annotated[int, Parameter(ge=1, le=2**31 - 1)] = 1,
         limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
     ) -> list[RecordedEvent]:

@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.params import ParameterKwarg
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
@@ -92,11 +93,41 @@ def field_from_validation(message: str, root: str = "") -> FieldProblem:
     return FieldProblem(field=f"{root}{path}" or "body", message=match["message"])
 
 
+def _wire_name(request: Request[Any, Any, Any], key: str) -> str:
+    """The name a client sent a handler's parameter under (`Idempotency-Key`, not `idempotency_key`)."""
+    signature = getattr(request.scope.get("route_handler"), "parsed_fn_signature", None)
+    parameter = signature.parameters.get(key) if signature is not None else None
+    definition = getattr(parameter, "kwarg_definition", None)
+    if isinstance(definition, ParameterKwarg):
+        return definition.header or definition.query or definition.cookie or key
+    return key
+
+
+def _body_path(error: ValidationException) -> str | None:
+    """Where in the body msgspec found the problem, e.g. `[3].occurred_on` in a list of events.
+
+    Litestar keeps only the body's name (`data`) when the path starts with an index; msgspec's
+    own message, the exception's cause, still has the whole path.
+    """
+    cause = error.__cause__
+    if not isinstance(cause, msgspec.ValidationError):
+        return None
+    match = _AT.match(str(cause))
+    path = (match["path"] or "") if match else ""
+    if path != ".data" and not path.startswith((".data.", ".data[")):
+        return None
+    return path.removeprefix(".data").lstrip(".") or "body"
+
+
 def _validation(request: Request[Any, Any, Any], error: ValidationException) -> Response[bytes]:
     errors: list[FieldProblem] = []
     for item in error.extra if isinstance(error.extra, list) else []:
         if isinstance(item, dict):
             key = str(item.get("key") or item.get("source") or "body")
+            if item.get("source") == "body":
+                key = _body_path(error) or ("body" if key == "data" else key)
+            else:
+                key = _wire_name(request, key)
             errors.append(FieldProblem(field=key, message=str(item.get("message", ""))))
     if not errors and error.detail:
         errors.append(field_from_validation(str(error.detail)))
@@ -143,6 +174,12 @@ def _store(request: Request[Any, Any, Any], error: EventStoreError) -> Response[
 
 def _bad_characters(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
     # PostgreSQL refuses NUL characters and values out of its integer ranges: the input is bad.
+    # Inputs are checked where they enter, naming the field; reaching here means a check is
+    # missing, so it is logged (the class only: the message may quote the value).
+    log.warning(
+        "input refused by PostgreSQL, not by a check where it entered",
+        extra={"path": request.url.path, "method": request.method, "error": type(error).__name__},
+    )
     return problem_response(
         400,
         "the request holds a value the log cannot store (a NUL character, or a number out of range)",
@@ -151,7 +188,9 @@ def _bad_characters(request: Request[Any, Any, Any], error: Exception) -> Respon
 
 
 def _too_deep(request: Request[Any, Any, Any], error: RecursionError) -> Response[bytes]:
-    return problem_response(400, "the JSON body is nested too deeply", kind="invalid-request")
+    # msgspec's JSON decoder stops at ~1000 levels, as it parses the body.
+    message = "the JSON body is nested too deeply"
+    return problem_response(400, message, [FieldProblem("body", message)], kind="invalid-request")
 
 
 def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, post
 from litestar.datastructures import State
+from litestar.params import PathParameter
 
 from events.errors import ProjectAlreadyExists
 from service.auth import Role, actor_metadata, allow, principal_of
@@ -17,6 +18,12 @@ from service.recording import PROJECT_ID_PATTERN, Recorder
 ProjectId = Annotated[
     str,
     msgspec.Meta(pattern=PROJECT_ID_PATTERN, description="lowercase letters, digits and '-', 2–63 chars"),
+]
+
+# The project in a route's path, checked where it enters: an id no project can have (a NUL, say)
+# is a 400 naming `project`, not an error from PostgreSQL.
+ProjectInPath = Annotated[
+    str, PathParameter(pattern=PROJECT_ID_PATTERN, description="the project's id, as created")
 ]
 
 

@@ -121,6 +121,9 @@ class Recorder:
         recorded: dict[Any, Any] | None = None,
     ) -> NewEvent:
         """Decode and check one command with no log; the NewEvent to append."""
+        nul = _nul_in(command.data, "data")
+        if nul is not None:
+            raise CommandRejected([(_path(index, nul), "a NUL character cannot be stored")])
         try:
             payload = decode_payload(command.type, command.data)
         except PayloadError as error:
@@ -138,6 +141,25 @@ class Recorder:
             event_id=command.event_id,
             expected_version=command.expected_version,
         )
+
+
+def _nul_in(value: Any, path: str) -> str | None:
+    """The path of the first string (or key) under `value` holding a NUL, which PostgreSQL's text
+    cannot store (read models copy event fields into text columns); None when there is none."""
+    # A stack, not recursion: a body may nest as deep as the JSON decoder allows.
+    pending: list[tuple[str, Any]] = [(path, value)]
+    while pending:
+        where, item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return where
+        if isinstance(item, dict):
+            for key, inner in reversed(item.items()):
+                if "\x00" in key:
+                    return f"{where}.{key}"
+                pending.append((f"{where}.{key}", inner))
+        elif isinstance(item, list):
+            pending.extend((f"{where}[{i}]", inner) for i, inner in reversed(list(enumerate(item))))
+    return None
 
 
 def _default_stream(payload: EventPayload, streams: dict[Any, str], recorded: dict[Any, Any]) -> str:
