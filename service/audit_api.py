@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
-from litestar.params import FromPath, Parameter
+from litestar.params import Parameter
 
 from events.envelope import RecordedEvent
 from events.errors import ProjectNotFound
@@ -22,6 +22,7 @@ from events.integrity import ChainReport, verify_chain
 from events.read import read_head, read_log
 from service.auth import read_log as may_read_log
 from service.auth import verify_log
+from service.projects_api import ProjectInPath
 
 # The payload fields that say why an event was recorded: a correction's or retraction's reason,
 # a reopening's reason, a cancellation's reason, a target's rationale, a sign-off's comment.
@@ -102,7 +103,7 @@ class AuditController(Controller):
     tags = ("audit",)
 
     @get("/verify", guards=[verify_log], summary="Recompute the hash chain from the database")
-    async def verify(self, state: State, project: FromPath[str]) -> ChainReport:
+    async def verify(self, state: State, project: ProjectInPath) -> ChainReport:
         """ok with the head position and hash, or the first bad position and what is wrong there."""
         await _head(state, project)
         async with state.pool.acquire() as connection:
@@ -112,7 +113,7 @@ class AuditController(Controller):
     async def audit_log(
         self,
         state: State,
-        project: FromPath[str],
+        project: ProjectInPath,
         after: Annotated[int, Parameter(ge=0, description="Only positions greater than this")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=10_000, description="Page size")] = 1000,
     ) -> AuditLogPage:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter
 
 from service.auth import Role, actor_metadata, administer, allow, principal_of, write_events
 from service.personal_data import (
@@ -33,6 +33,7 @@ from service.personal_data import (
     view_participant,
 )
 from service.problems import problem_response
+from service.projects_api import ProjectInPath
 from service.recording import Recorder
 
 # A pseudonymous id as the catalog allows it, and no control characters (a NUL cannot reach SQL).
@@ -75,7 +76,7 @@ class ParticipantsController(Controller):
         summary="Register a participant: personal fields encrypted, pseudonymous id in the log",
     )
     async def register(
-        self, request: Request[Any, Any, Any], state: State, project: FromPath[str], data: JSONBody[Enrolment]
+        self, request: Request[Any, Any, Any], state: State, project: ProjectInPath, data: JSONBody[Enrolment]
     ) -> Response[Registration]:
         """201 with the ParticipantRegistered position; 200 when the same person was registered
         before; 409 when the id is taken by other data or was erased; 422 naming the field."""
@@ -84,13 +85,13 @@ class ParticipantsController(Controller):
         return Response(registration, status_code=200 if registration.replayed else 201)
 
     @get("/", guards=[read_participants], summary="Every participant, as staff may see them")
-    async def list_all(self, state: State, project: FromPath[str]) -> list[ParticipantView]:
+    async def list_all(self, state: State, project: ProjectInPath) -> list[ParticipantView]:
         """Attributes, consents and personal fields (null when withheld, erased or never held)."""
         return await list_participants(state.pool, project)
 
     @get("/{participant_id:str}", guards=[read_participants], summary="One participant, as staff see them")
     async def view(
-        self, state: State, project: FromPath[str], participant_id: ParticipantId
+        self, state: State, project: ProjectInPath, participant_id: ParticipantId
     ) -> ParticipantView:
         """404 when the project has no such participant."""
         return await view_participant(state.pool, project, participant_id)
@@ -101,7 +102,7 @@ class ParticipantsController(Controller):
         summary="Subject access (GDPR Art. 15): everything held on one person (admin)",
     )
     async def export(
-        self, state: State, project: FromPath[str], participant_id: ParticipantId
+        self, state: State, project: ProjectInPath, participant_id: ParticipantId
     ) -> SubjectAccessExport:
         """Personal fields (whatever the consents), attributes, consents, key state, and every
         event naming the person's id with other people's ids replaced."""
@@ -117,7 +118,7 @@ class ParticipantsController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        project: FromPath[str],
+        project: ProjectInPath,
         participant_id: ParticipantId,
         data: JSONBody[ErasureRequest | None] = None,
     ) -> ErasureReceipt:

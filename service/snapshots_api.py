@@ -17,7 +17,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
 
 from events.errors import ProjectNotFound
@@ -35,11 +35,17 @@ from indicators.snapshot_audit import (
 from indicators.snapshot_publisher import SnapshotPublisher
 from indicators.snapshot_store import SnapshotRecord, StoredSnapshot, list_snapshots
 from service.auth import actor_metadata, principal_of, publish_snapshots, read_snapshots
+from service.projects_api import ProjectInPath
 
 CSV_MEDIA = "text/csv"
 HTML_MEDIA = "text/html"
 # The report inlines its charts as SVG and its style; it needs nothing else from anywhere.
 REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+# Snapshot ids as the publisher makes them ("demo.interim.RP1", "….csv"); a NUL or an
+# oversized name is a 400 naming the parameter, not a database error.
+SnapshotInPath = Annotated[str, PathParameter(pattern=r"^[^\x00/]{1,300}$", description="A snapshot id")]
 
 
 class PublishSnapshot(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -124,7 +130,7 @@ class SnapshotsController(Controller):
     tags = ("snapshots",)
 
     @get("/", guards=[read_snapshots], summary="Published snapshots, oldest first")
-    async def list_published(self, state: State, project: FromPath[str]) -> list[SnapshotSummary]:
+    async def list_published(self, state: State, project: ProjectInPath) -> list[SnapshotSummary]:
         """Every snapshot whose SnapshotPublished event is in the log."""
         if await read_head(state.pool, project) is None:
             raise ProjectNotFound(project)
@@ -135,7 +141,7 @@ class SnapshotsController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        project: FromPath[str],
+        project: ProjectInPath,
         data: JSONBody[PublishSnapshot],
     ) -> Response[SnapshotSummary]:
         """Publish (or find) the snapshot; interim/final/periodic only once their period has ended."""
@@ -155,7 +161,7 @@ class SnapshotsController(Controller):
         summary="A snapshot: JSON as hashed, or {id}.csv / {id}.html (printable report with charts)",
     )
     async def read_one(
-        self, state: State, project: FromPath[str], snapshot_id: FromPath[str]
+        self, state: State, project: ProjectInPath, snapshot_id: SnapshotInPath
     ) -> Response[Any]:
         """The document byte for byte (ETag = content hash), or its CSV or HTML rendering."""
         stored, rendering = await _stored(state, project, snapshot_id)
@@ -166,7 +172,7 @@ class SnapshotsController(Controller):
         guards=[read_snapshots],
         summary="Replay the log to the snapshot's position and recompute it byte for byte",
     )
-    async def verify(self, state: State, project: FromPath[str], snapshot_id: FromPath[str]) -> Reproduction:
+    async def verify(self, state: State, project: ProjectInPath, snapshot_id: SnapshotInPath) -> Reproduction:
         """'reproduced', or every figure that differs, or where the log or the row was tampered."""
         try:
             return await reproduce_snapshot(state.pool, project, snapshot_id)
@@ -183,7 +189,7 @@ class SnapshotsController(Controller):
         summary="Every figure that changed between two snapshots, and the events that changed it",
     )
     async def diff(
-        self, state: State, project: FromPath[str], first: FromPath[str], second: FromPath[str]
+        self, state: State, project: ProjectInPath, first: SnapshotInPath, second: SnapshotInPath
     ) -> SnapshotDiff:
         """Earlier → later whatever the order named; corrections, retractions and late entries listed."""
         try:

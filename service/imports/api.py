@@ -25,6 +25,7 @@ from service.imports.planning import ImportRefused
 from service.imports.sheets import MAX_FILE_BYTES, XLSX_MEDIA_TYPE, ImportFileError, RowProblem
 from service.imports.templates import template_workbook
 from service.problems import PROBLEM_JSON, FieldProblem, problem_response
+from service.projects_api import ProjectInPath
 from service.recording import Recorder
 
 KindParameter = Annotated[
@@ -113,7 +114,7 @@ class ImportsController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        project: FromPath[str],
+        project: ProjectInPath,
         kind: KindParameter = None,
         filename: FileNameParameter = None,
     ) -> Response[Any]:
@@ -134,7 +135,7 @@ class ImportsController(Controller):
         return Response(outcome, status_code=201 if outcome.status == "imported" else 200)
 
     @get("/", guards=[read_log], summary="Every import of the project: file, rows, events, who, when")
-    async def list_imports(self, state: State, project: FromPath[str]) -> list[ImportRecord]:
+    async def list_imports(self, state: State, project: ProjectInPath) -> list[ImportRecord]:
         """The ledger, oldest first; positions lead to the events in the log."""
         return await ImportLedger(state.pool).list(project)
 
