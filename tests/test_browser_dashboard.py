@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,6 +37,9 @@ from service.recording import Recorder
 from tests.conftest import Database, bearer
 from tests.test_dashboard import dashboard_app, publish_snapshot, service_settings
 
+if TYPE_CHECKING:
+    from playwright.async_api import ViewportSize
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless",
@@ -48,6 +51,8 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+DESKTOP: ViewportSize = {"width": 1440, "height": 1000}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 SNAPSHOT_ID = "SNAP-P1-interim"
 
 try:
@@ -155,7 +160,7 @@ async def test_a_funder_signs_in_and_reads_the_dashboard_live_and_as_of_a_snapsh
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
             try:
-                context = await browser.new_context(viewport={"width": 1440, "height": 1000})
+                context = await browser.new_context(viewport=DESKTOP)
                 page = await context.new_page()
                 page.set_default_timeout(60_000)
                 log = BrowserLog(page)
@@ -202,6 +207,15 @@ async def test_a_funder_signs_in_and_reads_the_dashboard_live_and_as_of_a_snapsh
                 assert await page.locator("article.kpi svg.chart").count() == len(ids)
                 await page.screenshot(path=str(ARTIFACTS / "dashboard-as-of-snapshot.png"), full_page=True)
                 await page.screenshot(path=str(ARTIFACTS / "dashboard-as-of-snapshot-first-screen.png"))
+
+                # On a phone the page does not scroll sideways (wide tables scroll in place) and
+                # the "as of" controls stay on screen, a long snapshot name notwithstanding.
+                await page.set_viewport_size(PHONE)
+                assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+                button = await page.locator("#as-of-snapshot button[type=submit]").bounding_box()
+                assert button is not None and button["x"] + button["width"] <= PHONE["width"], button
+                await page.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
+                await page.set_viewport_size(DESKTOP)
 
                 # Signing out ends the session in this browser.
                 await page.click("header.topbar form button[type=submit]")

@@ -16,6 +16,7 @@ from pathlib import Path
 import msgspec
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -67,7 +68,7 @@ def _by_name(name: str) -> Asset:
 
 
 @get("/static/{name:str}", include_in_schema=False, cache_control=None)
-async def static_asset(name: str) -> Response[bytes]:
+async def static_asset(name: FromPath[str]) -> Response[bytes]:
     """A static file by its hashed name; cacheable forever, since the name changes with it."""
     asset = assets().get(name)
     if asset is None:

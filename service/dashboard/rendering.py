@@ -13,8 +13,8 @@ from typing import Any
 
 from jinja2 import StrictUndefined
 from litestar import Request, Response
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.enums import MediaType
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from service.dashboard.assets import asset_url

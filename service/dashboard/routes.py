@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
 from events.envelope import LogHead
 from events.errors import ProjectNotFound
@@ -54,6 +54,13 @@ from service.dashboard.view import Dashboard, ProjectHeader, build_dashboard, pr
 from service.indicators_api import ResultCache
 
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# The view a page or export shows: live unless one of these is given (a snapshot wins).
+SnapshotQuery = Annotated[str | None, QueryParameter(description="a published snapshot's id: its figures")]
+AsOfQuery = Annotated[
+    str | None,
+    QueryParameter(description="a day (YYYY-MM-DD) or a log position: the figures as recorded by then"),
+]
 
 
 def chart_renderer(state: State) -> ChartRenderer:
@@ -195,8 +202,8 @@ class DashboardController(Controller):
         request: Request[Any, Any, Any],
         state: State,
         project: FromPath[str],
-        snapshot: str | None = None,
-        as_of: str | None = None,
+        snapshot: SnapshotQuery = None,
+        as_of: AsOfQuery = None,
     ) -> Response[str]:
         """The funders' dashboard of one project."""
         dashboard = await dashboard_data(state, project, snapshot, as_of, _hides_small_cells(request))
@@ -217,8 +224,8 @@ class DashboardController(Controller):
         request: Request[Any, Any, Any],
         state: State,
         project: FromPath[str],
-        snapshot: str | None = None,
-        as_of: str | None = None,
+        snapshot: SnapshotQuery = None,
+        as_of: AsOfQuery = None,
     ) -> Response[str]:
         """The KPI table in the donor layout, as CSV."""
         _, table, columns, rows, _ = await _donor_table(request, state, project, snapshot, as_of)
@@ -234,8 +241,8 @@ class DashboardController(Controller):
         request: Request[Any, Any, Any],
         state: State,
         project: FromPath[str],
-        snapshot: str | None = None,
-        as_of: str | None = None,
+        snapshot: SnapshotQuery = None,
+        as_of: AsOfQuery = None,
     ) -> Response[bytes]:
         """The KPI table in the donor layout, as an Excel workbook."""
         header, table, columns, rows, view = await _donor_table(request, state, project, snapshot, as_of)

@@ -34,7 +34,7 @@ from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect
 
 from service.auth import SESSION_COOKIE, Principal, presented_secret, token_store
@@ -174,7 +174,9 @@ def sign_in_response(request: Request[Any, Any, Any], _: SignInRequired) -> Resp
 
 @get(LOGIN_PATH, include_in_schema=False)
 async def login_page(
-    request: Request[Any, Any, Any], next: str | None = None, signed_out: bool = False
+    request: Request[Any, Any, Any],
+    next: FromQuery[str | None] = None,
+    signed_out: FromQuery[bool] = False,
 ) -> Response[str]:
     """The sign-in form."""
     notice = "You have signed out." if signed_out else None

@@ -29,10 +29,11 @@ LEVELS: tuple[tuple[str, str, str], ...] = (
     ("outcome", "Outcomes", "Short-term effects of the activities on clusters, partners and participants."),
     ("output", "Outputs", "What the project delivered: trainings, exchanges, coaching and outreach."),
 )
+# Titles as they read after "By …" (so "SME" keeps its capitals).
 BREAKDOWNS: tuple[tuple[str, str], ...] = (
-    ("country", "Country"),
-    ("partner", "Partner"),
-    ("gender", "Gender"),
+    ("country", "country"),
+    ("partner", "partner"),
+    ("gender", "gender"),
     ("size_class", "SME size class"),
 )
 GENDER_LABELS = {"F": "Women", "M": "Men", "X": "X", "undisclosed": "Undisclosed", "unknown": "Unknown"}
