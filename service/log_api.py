@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.spec import Example
-from litestar.params import Body, Parameter, PathParameter
+from litestar.params import Body, HeaderParameter, Parameter, PathParameter
 from litestar.response import Stream
 
 from events.catalog import EXAMPLES
@@ -34,8 +34,8 @@ StreamInPath = Annotated[
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         required=False,
         min_length=1,
         max_length=200,

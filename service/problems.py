@@ -99,7 +99,9 @@ def _wire_name(request: Request[Any, Any, Any], key: str) -> str:
     parameter = signature.parameters.get(key) if signature is not None else None
     definition = getattr(parameter, "kwarg_definition", None)
     if isinstance(definition, ParameterKwarg):
-        return definition.header or definition.query or definition.cookie or key
+        declared = definition.header or definition.query or definition.cookie
+        # HeaderParameter(name=…) and its siblings carry the wire name as `name`.
+        return declared or getattr(definition, "name", None) or key
     return key
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, post
 from litestar.datastructures import State
-from litestar.params import PathParameter
+from litestar.params import JSONBody, PathParameter
 
 from events.errors import ProjectAlreadyExists
 from service.auth import Role, actor_metadata, allow, principal_of
@@ -59,7 +59,7 @@ class ProjectsController(Controller):
 
     @post("/", guards=[allow(Role.ADMIN)], status_code=201, summary="Create a project (admin)")
     async def create_project(
-        self, request: Request[Any, Any, Any], state: State, data: ProjectCreate
+        self, request: Request[Any, Any, Any], state: State, data: JSONBody[ProjectCreate]
     ) -> ProjectCreated:
         """Open a log for the project with its ProjectRegistered; 409 when it exists."""
         recorder: Recorder = state.recorder
