@@ -18,7 +18,7 @@ import msgspec
 from litestar import Controller, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 
 from events.envelope import LogHead
 from events.errors import ProjectNotFound
@@ -52,6 +52,7 @@ from service.dashboard.session import (
 from service.dashboard.snapshots import AsOf, PublishedSnapshot, choose_as_of, published_snapshots
 from service.dashboard.view import Dashboard, ProjectHeader, build_dashboard, project_header
 from service.indicators_api import ResultCache
+from service.projects_api import ProjectInPath
 
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -201,7 +202,7 @@ class DashboardController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        project: FromPath[str],
+        project: ProjectInPath,
         snapshot: SnapshotQuery = None,
         as_of: AsOfQuery = None,
     ) -> Response[str]:
@@ -223,7 +224,7 @@ class DashboardController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        project: FromPath[str],
+        project: ProjectInPath,
         snapshot: SnapshotQuery = None,
         as_of: AsOfQuery = None,
     ) -> Response[str]:
@@ -240,7 +241,7 @@ class DashboardController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        project: FromPath[str],
+        project: ProjectInPath,
         snapshot: SnapshotQuery = None,
         as_of: AsOfQuery = None,
     ) -> Response[bytes]:
