@@ -24,7 +24,9 @@ dimensions, and the survey panel's response rate.
 Modules: kpi_catalog (sheets as data), log_view (the fold: LogEntry → LogState as of P),
 outputs / outcomes / impact (formulas: state → contributions), dimensions (which cell a
 contribution falls in), aggregation (contributions → a figure), periods, targets, results (the
-served Structs), evaluate (the entry points), evidence (provenance), suppression.
+served Structs), evaluate (the entry points), evidence (provenance), suppression, warm_fold (the
+fold of a log kept warm between queries: the head carried forward, earlier positions read off
+it), collector (the garbage collector paused while the engine runs).
 
 Interpretations (where DOMAIN.md (f) is silent)
 -----------------------------------------------

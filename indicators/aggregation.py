@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import NamedTuple
 
 import msgspec
@@ -41,8 +41,9 @@ PLACES: dict[Measure, int] = {
 }
 
 
-class Contribution(msgspec.Struct, frozen=True, kw_only=True):
-    """What one event (or one attendee, response, panel SME…) adds to one figure."""
+class Contribution(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """What one event (or one attendee, response, panel SME…) adds to one figure (untracked by
+    the garbage collector: it refers to nothing that refers back to it)."""
 
     # The day it is bucketed by (DOMAIN.md (f): occurred_on, or the date the figure's rule names).
     on: dt.date
@@ -90,32 +91,129 @@ def measure(
     members: Sequence[Contribution] | None = None,
 ) -> Measured:
     """The figure of a set of contributions; n counts the subjects of `members` (default: all)."""
-    n = len(_subjects(contributions if members is None else members))
-    if sheet.aggregation == "ratio":
-        return percentage(
-            _total(c.amount for c in contributions), _total(c.denominator for c in contributions), n
-        )
-    if sheet.aggregation == "exists":
-        since = min((c.on for c in contributions), default=None)
-        value = ZERO if since is None else ONE
-        return Measured(value, Figure(value=value, n=n, since=since))
-    exact = _combined(contributions, sheet)
-    served = rounded(exact, PLACES[sheet.measure]) if exact is not None else None
-    return Measured(exact, Figure(value=served, n=n))
+    tally = Tally(sheet)
+    tally.extend(contributions)
+    if members is not None:
+        tally.subjects = _subjects(members)
+    return tally.measured()
 
 
-def _combined(contributions: Sequence[Contribution], sheet: FigureSheet) -> Decimal | None:
-    # An impact figure over an empty panel is null, never 0 (DOMAIN.md (f)).
-    if not contributions and INDICATOR_OF[sheet.figure_id].level == "impact":
-        return None
-    if sheet.aggregation == "distinct":
-        return Decimal(len({c.key for c in contributions}))
-    if sheet.aggregation == "mean":
-        cases = len({c.key for c in contributions})
-        return EXACT.divide(_total(c.amount for c in contributions), Decimal(cases)) if cases else None
-    if sheet.aggregation == "median":
-        return median([c.amount for c in contributions])
-    return _total(c.amount for c in contributions)
+class Tally:
+    """A figure accumulated one contribution at a time: ``measured()`` is ``measure`` of everything
+    added so far, and adding more afterwards carries on from there (running figures).
+
+    Sums are exact (EXACT never rounds a sum of recorded amounts), so they do not depend on the
+    order the contributions come in, nor do distinct counts, n, the earliest day or a median."""
+
+    __slots__ = (
+        "_impact",
+        "_kind",
+        "amount",
+        "amounts",
+        "count",
+        "denominator",
+        "keys",
+        "sheet",
+        "since",
+        "subjects",
+    )
+
+    def __init__(self, sheet: FigureSheet) -> None:
+        self.sheet = sheet
+        self._kind = sheet.aggregation
+        self._impact = INDICATOR_OF[sheet.figure_id].level == "impact"
+        self.subjects: set[str] = set()
+        self.count = 0
+        self.amount = ZERO
+        self.denominator = ZERO
+        self.keys: set[str | None] = set()
+        self.amounts: list[Decimal] = []
+        self.since: dt.date | None = None
+
+    def extend(self, contributions: Iterable[Contribution]) -> None:
+        """Add contributions to the figure (one loop per aggregation: this is the engine's
+        innermost loop)."""
+        kind, subjects, add = self._kind, self.subjects, EXACT.add
+        amount, denominator, count = self.amount, self.denominator, self.count
+        if kind == "ratio":
+            for contribution in contributions:
+                count += 1
+                subjects.update(contribution.subjects)
+                amount = add(amount, contribution.amount)
+                denominator = add(denominator, contribution.denominator)
+        elif kind in ("count", "sum"):
+            for contribution in contributions:
+                count += 1
+                subjects.update(contribution.subjects)
+                amount = add(amount, contribution.amount)
+        elif kind == "distinct":
+            keys = self.keys
+            for contribution in contributions:
+                count += 1
+                subjects.update(contribution.subjects)
+                keys.add(contribution.key)
+        else:
+            for contribution in contributions:
+                self.add(contribution)
+            return
+        self.amount, self.denominator, self.count = amount, denominator, count
+
+    def add(self, contribution: Contribution) -> None:
+        """Add one contribution to the figure."""
+        self.count += 1
+        self.subjects.update(contribution.subjects)
+        kind = self._kind
+        if kind == "ratio":
+            self.amount = EXACT.add(self.amount, contribution.amount)
+            self.denominator = EXACT.add(self.denominator, contribution.denominator)
+        elif kind == "distinct":
+            self.keys.add(contribution.key)
+        elif kind == "median":
+            self.amounts.append(contribution.amount)
+        elif kind == "exists":
+            if self.since is None or contribution.on < self.since:
+                self.since = contribution.on
+        else:
+            self.amount = EXACT.add(self.amount, contribution.amount)
+            if kind == "mean":
+                self.keys.add(contribution.key)
+
+    def measured(self) -> Measured:
+        """The figure of everything added so far."""
+        n = len(self.subjects)
+        kind = self._kind
+        if kind == "ratio":
+            return percentage(self.amount, self.denominator, n)
+        if kind == "exists":
+            value = ZERO if self.since is None else ONE
+            return Measured(value, Figure(value=value, n=n, since=self.since))
+        exact = self._combined()
+        served = rounded(exact, PLACES[self.sheet.measure]) if exact is not None else None
+        return Measured(exact, Figure(value=served, n=n))
+
+    def merge(self, other: Tally) -> None:
+        """Add everything another tally of the same figure was given."""
+        self.count += other.count
+        self.subjects.update(other.subjects)
+        self.amount = EXACT.add(self.amount, other.amount)
+        self.denominator = EXACT.add(self.denominator, other.denominator)
+        self.keys.update(other.keys)
+        self.amounts.extend(other.amounts)
+        if other.since is not None and (self.since is None or other.since < self.since):
+            self.since = other.since
+
+    def _combined(self) -> Decimal | None:
+        # An impact figure over an empty panel is null, never 0 (DOMAIN.md (f)).
+        if not self.count and self._impact:
+            return None
+        if self._kind == "distinct":
+            return Decimal(len(self.keys))
+        if self._kind == "mean":
+            cases = len(self.keys)
+            return EXACT.divide(self.amount, Decimal(cases)) if cases else None
+        if self._kind == "median":
+            return median(self.amounts)
+        return self.amount
 
 
 def median(values: Sequence[Decimal]) -> Decimal | None:
@@ -136,18 +234,76 @@ def measure_cells(contributions: Sequence[Contribution], sheet: FigureSheet, by:
     For a shared-denominator dimension (a follow-up type) every contribution stays in each cell's
     denominator and only those in the category count in its numerator and its n.
     """
-    categories = sorted({category for c in contributions for category in c.cells[by]})
+    if by in sheet.shared_denominator:
+        return _shared_cells(contributions, sheet, by)
+    grouped = group_by_category(contributions, by)
     measured: dict[str, Measured] = {}
-    for category in categories:
-        members = [c for c in contributions if category in c.cells[by]]
-        if by in sheet.shared_denominator:
-            shared = [
-                c if category in c.cells[by] else msgspec.structs.replace(c, amount=ZERO)
-                for c in contributions
-            ]
-            measured[category] = measure(shared, sheet, members=members)
+    for category in sorted(grouped):
+        tally = Tally(sheet)
+        tally.extend(grouped[category])
+        measured[category] = tally.measured()
+    return measured
+
+
+def measure_breakdowns(
+    contributions: Sequence[Contribution], sheet: FigureSheet, dimensions: Sequence[str]
+) -> dict[str, dict[str, Measured]]:
+    """``measure_cells`` for each of `dimensions`, in one pass: contributions that fall in the same
+    categories of every dimension are tallied together once, and each cell merges those tallies."""
+    plain = [by for by in dimensions if by not in sheet.shared_denominator]
+    alike: dict[tuple[tuple[str, ...], ...], list[Contribution]] = {}
+    for contribution in contributions:
+        categories = contribution.cells
+        signature = tuple([categories[by] for by in plain])
+        members = alike.get(signature)
+        if members is None:
+            alike[signature] = [contribution]
         else:
-            measured[category] = measure(members, sheet)
+            members.append(contribution)
+    groups: list[tuple[tuple[tuple[str, ...], ...], Tally]] = []
+    for signature, members in alike.items():
+        tally = Tally(sheet)
+        tally.extend(members)
+        groups.append((signature, tally))
+    found: dict[str, dict[str, Measured]] = {}
+    for index, by in enumerate(plain):
+        tallies: dict[str, Tally] = {}
+        for signature, tally in groups:
+            for category in signature[index]:
+                cell = tallies.get(category)
+                if cell is None:
+                    tallies[category] = cell = Tally(sheet)
+                cell.merge(tally)
+        found[by] = {category: tallies[category].measured() for category in sorted(tallies)}
+    for by in dimensions:
+        if by in sheet.shared_denominator:
+            found[by] = _shared_cells(contributions, sheet, by)
+    return found
+
+
+def group_by_category(contributions: Iterable[Contribution], by: str) -> dict[str, list[Contribution]]:
+    """The contributions in each category of dimension `by`, in their order (one may be in several)."""
+    grouped: dict[str, list[Contribution]] = {}
+    for contribution in contributions:
+        for category in contribution.cells[by]:
+            members = grouped.get(category)
+            if members is None:
+                grouped[category] = [contribution]
+            else:
+                members.append(contribution)
+    return grouped
+
+
+def _shared_cells(contributions: Sequence[Contribution], sheet: FigureSheet, by: str) -> dict[str, Measured]:
+    """Cells of a shared-denominator dimension (few categories: follow-up types, innovation types,
+    strands): every case stays in each cell's denominator, only its own in its numerator and n."""
+    measured: dict[str, Measured] = {}
+    for category in sorted({category for c in contributions for category in c.cells[by]}):
+        members = [c for c in contributions if category in c.cells[by]]
+        shared = [
+            c if category in c.cells[by] else msgspec.structs.replace(c, amount=ZERO) for c in contributions
+        ]
+        measured[category] = measure(shared, sheet, members=members)
     return measured
 
 
@@ -156,8 +312,3 @@ def _subjects(contributions: Iterable[Contribution]) -> set[str]:
     for contribution in contributions:
         found.update(contribution.subjects)
     return found
-
-
-def _total(values: Iterable[Decimal]) -> Decimal:
-    with localcontext(EXACT):
-        return sum(values, ZERO)

@@ -12,11 +12,23 @@ or None (the whole log). Both functions are pure: same entries and arguments, sa
 
 from __future__ import annotations
 
+import bisect
+import collections
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterable, Sequence
 
 from indicators import impact, outcomes, outputs
-from indicators.aggregation import Contribution, Measured, measure, measure_cells
+from indicators.aggregation import (
+    Contribution,
+    Measured,
+    Tally,
+    group_by_category,
+    measure,
+    measure_breakdowns,
+    measure_cells,
+)
+from indicators.collector import collector_paused
 from indicators.impact import panel_summary
 from indicators.kpi_catalog import (
     CATALOG_VERSION,
@@ -26,7 +38,7 @@ from indicators.kpi_catalog import (
     FigureSheet,
     figure_sheet,
 )
-from indicators.log_view import LogEntry, LogState, fold_log, resolve_as_of
+from indicators.log_view import LogEntry, LogState, resolve_as_of
 from indicators.periods import PERIOD_KINDS, Bucket, PeriodKind, period_buckets
 from indicators.results import (
     Breakdown,
@@ -38,12 +50,19 @@ from indicators.results import (
     SeriesPoint,
 )
 from indicators.targets import baseline_of, target_progress
+from indicators.warm_fold import is_warm, state_of
 
 FLOW_FORMULAS: dict[str, Callable[[LogState], list[Contribution]]] = {**outputs.FORMULAS, **outcomes.FORMULAS}
 STATE_FORMULAS: dict[str, Callable[[LogState, dt.date | None], list[Contribution]]] = {
     **outcomes.STATE_FORMULAS,
     **impact.STATE_FORMULAS,
 }
+
+
+# The flow formulas behind two figures (O11's sum and mean), run once per evaluation.
+_SHARED_FORMULAS = frozenset(
+    formula for formula in FLOW_FORMULAS.values() if list(FLOW_FORMULAS.values()).count(formula) > 1
+)
 
 
 class IndicatorQueryError(ValueError):
@@ -55,7 +74,50 @@ def evaluate_all(
 ) -> ProjectIndicators:
     """Every figure of the catalog: project to date, per period, and split by each of its dimensions."""
     _check_period(period)
-    state = state_as_of(entries, as_of)
+    with collector_paused():
+        state = state_as_of(entries, as_of)
+        known = _RECENT.get(state, period)
+        if known is not None:
+            return known
+        table = _all_figures(state, period)
+        # Only a warm fold's states come back: a state of the past, folded apart, is not kept.
+        return _RECENT.keep(state, period, table) if is_warm(state) else table
+
+
+class _RecentTables:
+    """The last few tables, by the very state object they were computed from: a warm fold hands
+    out one state per position, so the dashboard, the API and a snapshot publisher evaluating
+    the head share one computation (a pure function of the state and the period kind)."""
+
+    def __init__(self, size: int = 4) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        # The state is kept with its table, so its id cannot be reused by another while here.
+        self._tables: collections.OrderedDict[tuple[int, str], tuple[LogState, ProjectIndicators]] = (
+            collections.OrderedDict()
+        )
+
+    def get(self, state: LogState, period: str) -> ProjectIndicators | None:
+        """The table computed from this very state for `period`, if still kept."""
+        with self._lock:
+            found = self._tables.get((id(state), period))
+            return found[1] if found is not None and found[0] is state else None
+
+    def keep(self, state: LogState, period: str, table: ProjectIndicators) -> ProjectIndicators:
+        """Remember a table; the least recent one goes when there are too many."""
+        with self._lock:
+            self._tables[(id(state), period)] = (state, table)
+            while len(self._tables) > self._size:
+                self._tables.popitem(last=False)
+        return table
+
+
+_RECENT = _RecentTables()
+
+
+def _all_figures(state: LogState, period: PeriodKind) -> ProjectIndicators:
+    buckets = period_buckets(state, period)
+    flows: dict[Callable[[LogState], list[Contribution]], list[Contribution]] = {}
     return ProjectIndicators(
         catalog_version=CATALOG_VERSION,
         grant_no=state.project.grant_no if state.project is not None else None,
@@ -63,10 +125,12 @@ def evaluate_all(
         as_of_recorded_at=state.recorded_at,
         as_of_date=state.as_of_date,
         period_kind=period,
-        periods=tuple(bucket.period for bucket in period_buckets(state, period)),
+        periods=tuple(bucket.period for bucket in buckets),
         panel=panel_summary(state),
         figures=tuple(
-            _figure_result(_Figure(state, sheet), period, breakdowns=sheet.disaggregations, by=None)
+            _figure_result(
+                _Figure(state, sheet, flows), period, buckets, breakdowns=sheet.disaggregations, by=None
+            )
             for sheet in FIGURES
         ),
     )
@@ -83,15 +147,22 @@ def kpi_series(
     split by dimension `by` when given. `kpi_id` is a figure id ("O9.orgs") or an indicator id
     (its first figure)."""
     sheet = query_sheet(kpi_id, period, by)
-    figure = _Figure(state_as_of(entries, as_of), sheet)
-    return Series(
-        catalog_version=CATALOG_VERSION,
-        period_kind=period,
-        by=by,
-        as_of_position=figure.state.position,
-        as_of_date=figure.state.as_of_date,
-        figure=_figure_result(figure, period, breakdowns=() if by is None else (by,), by=by),
-    )
+    with collector_paused():
+        figure = _Figure(state_as_of(entries, as_of), sheet)
+        return Series(
+            catalog_version=CATALOG_VERSION,
+            period_kind=period,
+            by=by,
+            as_of_position=figure.state.position,
+            as_of_date=figure.state.as_of_date,
+            figure=_figure_result(
+                figure,
+                period,
+                period_buckets(figure.state, period),
+                breakdowns=() if by is None else (by,),
+                by=by,
+            ),
+        )
 
 
 def query_sheet(kpi_id: str, period: str, by: str | None) -> FigureSheet:
@@ -115,9 +186,10 @@ def _check_period(period: str) -> None:
 
 
 def state_as_of(entries: Iterable[LogEntry], as_of: int | dt.date | None) -> LogState:
-    """The fold of the log as of a position, date or time (None: the whole log)."""
-    log = list(entries)
-    return fold_log(log, resolve_as_of(log, as_of))
+    """The fold of the log as of a position, date or time (None: the whole log); carried forward
+    from the last fold of the same log when it can be (warm_fold.py)."""
+    log = entries if isinstance(entries, list) else list(entries)
+    return state_of(log, resolve_as_of(log, as_of))
 
 
 def _name(sheet: FigureSheet) -> str:
@@ -128,22 +200,86 @@ def _name(sheet: FigureSheet) -> str:
 class _Figure:
     """One figure's contributions over one log state, read per span of days."""
 
-    def __init__(self, state: LogState, sheet: FigureSheet) -> None:
+    def __init__(
+        self,
+        state: LogState,
+        sheet: FigureSheet,
+        flows: dict[Callable[[LogState], list[Contribution]], list[Contribution]] | None = None,
+    ) -> None:
+        """`flows`: the flow formulas already run over `state` (two figures may share one)."""
         self.state = state
         self.sheet = sheet
-        # A flow's contributions are dated once and filtered per period; a state is re-read at
-        # the end of each period (and cached, as periods share their ends with cumulative spans).
-        is_state = sheet.time_aggregation in STATE_AGGREGATIONS
-        self._flow = None if is_state else FLOW_FORMULAS[sheet.figure_id](state)
+        # A flow's contributions are dated once, sorted by day and sliced per period (a figure
+        # does not depend on the order of its contributions: aggregation.Tally); a state is
+        # re-read at the end of each period (and cached, as periods share their ends with
+        # cumulative spans).
+        self.is_state = sheet.time_aggregation in STATE_AGGREGATIONS
+        flow: list[Contribution] = []
+        if not self.is_state:
+            formula = FLOW_FORMULAS[sheet.figure_id]
+            if flows is None or formula not in _SHARED_FORMULAS:
+                flow = formula(state)
+            else:
+                if formula not in flows:
+                    flows[formula] = formula(state)
+                flow = flows[formula]
+        self._flow = sorted(flow, key=_day)
+        self._days = [c.on for c in self._flow]
         self._states: dict[dt.date | None, list[Contribution]] = {}
 
     def within(self, low: dt.date | None, high: dt.date | None) -> list[Contribution]:
         """The contributions dated in [low, high] (None: open); a state is read as of `high`."""
-        if self._flow is None:
+        if self.is_state:
             if high not in self._states:
                 self._states[high] = STATE_FORMULAS[self.sheet.figure_id](self.state, high)
             return self._states[high]
-        return [c for c in self._flow if (low is None or c.on >= low) and (high is None or c.on <= high)]
+        first = 0 if low is None else bisect.bisect_left(self._days, low)
+        return self._flow[first : self.up_to(high)]
+
+    def up_to(self, high: dt.date | None) -> int:
+        """How many of a flow's contributions are dated up to `high` (None: all)."""
+        return len(self._flow) if high is None else bisect.bisect_right(self._days, high)
+
+
+def _day(contribution: Contribution) -> dt.date:
+    return contribution.on
+
+
+class _Running:
+    """A flow's cumulative figure (and cells) at successive period ends, each carried on from
+    the one before instead of recounted (recounted when an end comes before the previous one)."""
+
+    def __init__(self, figure: _Figure, by: str | None) -> None:
+        self.figure = figure
+        self.by = by
+        self._start(0)
+
+    def _start(self, done: int) -> None:
+        self.done = done
+        self.total = Tally(self.figure.sheet)
+        self.cells: dict[str, Tally] = {}
+
+    def up_to(self, high: dt.date | None) -> tuple[Measured, dict[str, Measured]]:
+        """The figure over everything dated up to `high`, and its cells by `by` (none without)."""
+        figure, by = self.figure, self.by
+        end = figure.up_to(high)
+        if end < self.done:
+            self._start(0)
+        added = figure._flow[self.done : end]
+        self.done = end
+        self.total.extend(added)
+        if by is None:
+            return self.total.measured(), {}
+        if by in figure.sheet.shared_denominator:
+            return self.total.measured(), measure_cells(figure._flow[:end], figure.sheet, by)
+        for category, members in group_by_category(added, by).items():
+            tally = self.cells.get(category)
+            if tally is None:
+                self.cells[category] = tally = Tally(figure.sheet)
+            tally.extend(members)
+        return self.total.measured(), {
+            category: self.cells[category].measured() for category in sorted(self.cells)
+        }
 
 
 def contributions_within(
@@ -155,13 +291,18 @@ def contributions_within(
 
 
 def _figure_result(
-    figure: _Figure, period: PeriodKind, breakdowns: Sequence[str], by: str | None
+    figure: _Figure, period: PeriodKind, buckets: list[Bucket], breakdowns: Sequence[str], by: str | None
 ) -> FigureResult:
     """The figure to date split by each of `breakdowns`, and per period (split by `by`)."""
     sheet, state = figure.sheet, figure.state
-    everything = figure.within(None, None)
-    total = measure(everything, sheet)
     targeted = period == "reporting_period"  # targets name reporting periods (or the LoP)
+    running = None if figure.is_state else _Running(figure, by)
+    points = tuple(_point(figure, running, bucket, by, targeted) for bucket in buckets)
+    everything = figure.within(None, None)
+    # The last period is open above, so a flow's running figure there is already the total.
+    whole = running is not None and running.done == len(everything)
+    total = running.total.measured() if running is not None and whole else measure(everything, sheet)
+    split = measure_breakdowns(everything, sheet, breakdowns)
     return FigureResult(
         figure_id=sheet.figure_id,
         indicator_id=INDICATOR_OF[sheet.figure_id].indicator_id,
@@ -173,28 +314,31 @@ def _figure_result(
         baseline=baseline_of(state, sheet, "LoP", None),
         target=target_progress(state, sheet, None, None, total, total),
         breakdowns=tuple(
-            Breakdown(by=dimension, cells=_cells(figure, everything, everything, dimension, None)[0])
+            Breakdown(by=dimension, cells=_cells(figure, split[dimension], {}, dimension, None)[0])
             for dimension in breakdowns
         ),
-        points=tuple(_point(figure, bucket, by, targeted) for bucket in period_buckets(state, period)),
+        points=points,
     )
 
 
-def _point(figure: _Figure, bucket: Bucket, by: str | None, targeted: bool) -> SeriesPoint:
+def _point(
+    figure: _Figure, running: _Running | None, bucket: Bucket, by: str | None, targeted: bool
+) -> SeriesPoint:
     own_contributions = figure.within(bucket.low, bucket.high)
-    running_contributions = figure.within(None, bucket.high)
     own = measure(own_contributions, figure.sheet)
-    running = measure(running_contributions, figure.sheet)
+    own_cells = measure_cells(own_contributions, figure.sheet, by) if by is not None else {}
+    if running is None:  # a state: read as of the period's end, its own figure is its cumulative one
+        so_far, running_cells = own, own_cells
+    else:
+        so_far, running_cells = running.up_to(bucket.high)
     cells, cumulative_cells = (
-        _cells(figure, own_contributions, running_contributions, by, bucket.period, targeted)
-        if by is not None
-        else ((), ())
+        _cells(figure, own_cells, running_cells, by, bucket.period, targeted) if by is not None else ((), ())
     )
     return SeriesPoint(
         period=bucket.period,
         value=own.figure,
-        cumulative=running.figure,
-        target=target_progress(figure.state, figure.sheet, bucket.period, None, own, running)
+        cumulative=so_far.figure,
+        target=target_progress(figure.state, figure.sheet, bucket.period, None, own, so_far)
         if targeted
         else None,
         cells=cells,
@@ -204,18 +348,16 @@ def _point(figure: _Figure, bucket: Bucket, by: str | None, targeted: bool) -> S
 
 def _cells(
     figure: _Figure,
-    own_contributions: list[Contribution],
-    running_contributions: list[Contribution],
+    own: dict[str, Measured],
+    running: dict[str, Measured],
     by: str,
     period: Period | None,
     targeted: bool = True,
 ) -> tuple[tuple[Cell, ...], tuple[Cell, ...]]:
     """A period's cells and its cumulative cells over the same categories (all seen up to its end),
     with, when `targeted`, the target in force for "<by>=<category>" of `period` (None: the life
-    of the project)."""
+    of the project). `running` empty: the period is everything, its cells are its cumulative cells."""
     sheet = figure.sheet
-    own = measure_cells(own_contributions, sheet, by)
-    running = measure_cells(running_contributions, sheet, by)
     nothing = measure([], sheet)
     period_cells: list[Cell] = []
     cumulative_cells: list[Cell] = []

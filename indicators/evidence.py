@@ -54,6 +54,7 @@ from collections.abc import Iterable
 import msgspec
 
 from indicators.aggregation import Contribution
+from indicators.collector import collector_paused
 from indicators.evaluate import IndicatorQueryError, contributions_within, query_sheet, state_as_of
 from indicators.kpi_catalog import FigureSheet
 from indicators.log_view import LogEntry, LogState
@@ -94,14 +95,15 @@ def figure_evidence(
     """The positions of the live events (and their applied corrections) behind one figure, of
     period `period_id` (None: to date) and of cell `by`=`category` (None: the whole figure)."""
     sheet = _query_sheet(kpi_id, period, by, category)
-    state = state_as_of(entries, as_of)
-    within = contributions_within(state, sheet)
-    low, high = _span(state, period, period_id, cumulative)
-    contributions = within(low, high)
-    if by is not None and category is not None:
-        _check_category(sheet, within(None, None), by, category)
-        contributions = [c for c in contributions if category in c.cells[by]]
-    positions = sorted({position for c in contributions for position in c.sources})
+    with collector_paused():
+        state = state_as_of(entries, as_of)
+        within = contributions_within(state, sheet)
+        low, high = _span(state, period, period_id, cumulative)
+        contributions = within(low, high)
+        if by is not None and category is not None:
+            _check_category(sheet, within(None, None), by, category)
+            contributions = [c for c in contributions if category in c.cells[by]]
+        positions = sorted({position for c in contributions for position in c.sources})
     return Evidence(
         figure_id=sheet.figure_id,
         period_id=period_id,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 import uuid
 from collections.abc import Iterable
 from typing import Generic, TypeVar, cast
@@ -65,8 +66,11 @@ SME_SIZE_CLASSES = frozenset({"micro", "small", "medium"})
 TargetKey = tuple[str, str, str | None]
 
 
-class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
-    """One row of a project's log with its payload already decoded (and upcast) by the catalog."""
+class LogEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One row of a project's log with its payload already decoded (and upcast) by the catalog.
+
+    Not tracked by the garbage collector (gc=False: it refers to nothing that refers back to it),
+    so a million kept in memory do not slow every collection down."""
 
     position: int
     type: str
@@ -101,8 +105,9 @@ def log_entry(event: RecordedEvent) -> LogEntry:
     )
 
 
-class LiveEvent(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
-    """A live event as it stands after its corrections: what the KPIs count."""
+class LiveEvent(msgspec.Struct, Generic[P], frozen=True, kw_only=True, gc=False):
+    """A live event as it stands after its corrections: what the KPIs count (untracked by the
+    garbage collector, like LogEntry)."""
 
     position: int
     event_id: uuid.UUID
@@ -231,8 +236,13 @@ class _Record:
 
     entry: LogEntry
     live: bool = True
+    # The position of the retraction that made it not live (None while live).
+    died: int | None = None
     corrections: list[_Record] = dataclasses.field(default_factory=list)
     cached: LiveEvent[EventPayload] | None = None
+    # The activity id its current payload carries, and the one it depends on (see LogFold).
+    carries: str | None = None
+    depends: str | None = None
 
     def current(self) -> LiveEvent[EventPayload]:
         """The event after its live corrections, in log order."""
@@ -254,6 +264,33 @@ class _Record:
             )
         return self.cached
 
+    def at(self, position: int) -> LiveEvent[EventPayload]:
+        """The event as it stood at `position`: after the corrections appended by then and still
+        live then (the same as ``current()`` when those are the ones live now)."""
+        then = [c for c in self.corrections if _live_at(c, position)]
+        now = [c for c in self.corrections if c.live]
+        if len(then) == len(now) and all(map(operator.is_, then, now)):
+            return self.current()
+        payload, day = self.entry.payload, self.entry.occurred_on
+        applied: list[int] = []
+        for correction in then:
+            corrected = _corrected(payload, day, correction.entry.payload)
+            if corrected is not None:
+                payload, day = corrected
+                applied.append(correction.entry.position)
+        return LiveEvent(
+            position=self.entry.position,
+            event_id=self.entry.event_id,
+            occurred_on=day,
+            partner_org_id=self.entry.partner_org_id,
+            payload=payload,
+            correction_positions=tuple(applied),
+        )
+
+
+def _live_at(record: _Record, position: int) -> bool:
+    return record.entry.position <= position and (record.died is None or record.died > position)
+
 
 def _corrected(
     payload: EventPayload, day: dt.date, correction: EventPayload
@@ -269,90 +306,167 @@ def _corrected(
 
 def fold_log(entries: Iterable[LogEntry], as_of: int | None = None) -> LogState:
     """The live state after reading positions 1..as_of (the whole log when None)."""
-    records: dict[uuid.UUID, _Record] = {}
-    last: LogEntry | None = None
-    for entry in sorted(entries, key=lambda e: e.position):
+    fold = LogFold()
+    for entry in sorted(entries, key=entry_position):
         if as_of is not None and entry.position > as_of:
             break
-        last = entry
+        fold.read(entry)
+    return fold.state()
+
+
+def entry_position(entry: LogEntry) -> int:
+    """An entry's log position (the key the log is read in)."""
+    return entry.position
+
+
+class LogFold:
+    """A fold in progress: ``read`` the entries in position order, then take its ``state``.
+
+    The records read so far are indexed by the activity ids their current payloads carry and
+    depend on, so a retraction finds the other carriers and the dependents of an id directly.
+
+    The indexes are lists that are never pruned: a record is one of an id's carriers (dependents)
+    while it is live and its ``carries`` (``depends``) is still that id."""
+
+    def __init__(self) -> None:
+        self.last: LogEntry | None = None
+        self._reading = 0
+        self.records: dict[uuid.UUID, _Record] = {}
+        self.carriers: dict[str, list[_Record]] = {}
+        self.dependents: dict[str, list[_Record]] = {}
+
+    def read(self, entry: LogEntry) -> None:
+        """Fold one entry in (an event delivered twice is one event)."""
+        self.last = entry
+        self._reading = entry.position
+        records = self.records
         if entry.event_id in records:
-            continue  # the same event delivered twice is one event
+            return
         record = _Record(entry)
         records[entry.event_id] = record
         payload = entry.payload
-        if isinstance(payload, ActivityRetracted):
-            _retract(records, payload.target_event_id)
-        elif isinstance(payload, CorrectionRecorded):
-            _attach_correction(records, record, payload.target_event_id)
-    live = tuple(r.current() for r in records.values() if r.live and not _is_governance(r.entry.payload))
-    return _state(live, last)
+        kind = type(payload)
+        if kind is ActivityRetracted:
+            self._retract(cast(ActivityRetracted, payload).target_event_id)
+        elif kind is CorrectionRecorded:
+            self._attach_correction(record, cast(CorrectionRecorded, payload).target_event_id)
+        else:
+            self._index(record, payload)
+
+    def state(self) -> LogState:
+        """Everything live after the entries read so far."""
+        return _state(self.live_events(), self.last)
+
+    def state_at(self, position: int, last: LogEntry | None) -> LogState:
+        """Everything live once positions 1..`position` were read (at most the last read), given
+        the last entry read by then."""
+        return _state(self.events_at(position), last)
+
+    def events_at(self, position: int) -> tuple[LiveEvent[EventPayload], ...]:
+        """The live non-governance events as they stood once positions 1..`position` were read
+        (at most the last position read): every record keeps when it stopped being live, and
+        its corrections their positions, so an earlier state is a filter of this one."""
+        found: list[LiveEvent[EventPayload]] = []
+        for record in self.records.values():
+            if record.entry.position > position:
+                break  # records are kept in the order read, which is position order
+            if (record.died is not None and record.died <= position) or type(
+                record.entry.payload
+            ) in _GOVERNANCE:
+                continue
+            found.append(record.current() if not record.corrections else record.at(position))
+        return tuple(found)
+
+    def live_events(self) -> tuple[LiveEvent[EventPayload], ...]:
+        """Every live non-governance event as it stands, in log order."""
+        return tuple(
+            r.current() for r in self.records.values() if r.live and type(r.entry.payload) not in _GOVERNANCE
+        )
+
+    def _index(self, record: _Record, payload: EventPayload) -> None:
+        carried = _CARRIED_ID.get(type(payload))
+        if carried is not None:
+            record.carries = activity_id = getattr(payload, carried)
+            self.carriers.setdefault(activity_id, []).append(record)
+        dependency = _DEPENDENCY_ID.get(type(payload))
+        if dependency is not None:
+            record.depends = activity_id = getattr(payload, dependency)
+            self.dependents.setdefault(activity_id, []).append(record)
+
+    def _refresh(self, record: _Record) -> None:
+        """Re-read a live record after its corrections changed (its ids may have changed)."""
+        record.cached = None
+        if not record.live:
+            return
+        payload = record.current().payload
+        if record.carries != _activity_id(payload) or record.depends != _dependency(payload):
+            record.carries = record.depends = None
+            self._index(record, payload)
+
+    def _attach_correction(self, correction: _Record, target_id: uuid.UUID) -> None:
+        target = self.records.get(target_id)
+        # A correction of a retracted, voided or governance event has nothing to change.
+        if target is None or not target.live or type(target.entry.payload) in _GOVERNANCE:
+            return
+        target.corrections.append(correction)
+        self._refresh(target)
+
+    def _retract(self, target_id: uuid.UUID) -> None:
+        target = self.records.get(target_id)
+        if target is None or not target.live or type(target.entry.payload) is ActivityRetracted:
+            return  # unknown, already gone, or a retraction (which cannot be retracted)
+        target.live = False
+        target.died = self._reading
+        payload = target.entry.payload
+        if isinstance(payload, CorrectionRecorded):
+            corrected = self.records.get(payload.target_event_id)
+            if corrected is not None:
+                self._refresh(corrected)
+            return
+        activity_id = target.carries
+        if activity_id is None:
+            return
+        if any(r.live and r.carries == activity_id for r in self.carriers.get(activity_id, ())):
+            return  # another live record still carries the id: its dependents stay
+        for record in self.dependents.get(activity_id, ()):
+            if record.live and record.depends == activity_id:
+                record.live = False
+                record.died = self._reading
 
 
-def _is_governance(payload: EventPayload) -> bool:
-    return isinstance(payload, CorrectionRecorded | ActivityRetracted)
+_GOVERNANCE: frozenset[type[EventPayload]] = frozenset({CorrectionRecorded, ActivityRetracted})
 
+# The field holding the activity id a record carries, which feedback, follow-ups and lifecycle
+# events name.
+_CARRIED_ID: dict[type[EventPayload], str] = {
+    TrainingDelivered: "session_id",
+    ExchangeRegistered: "exchange_id",
+    CoachingSessionHeld: "engagement_id",
+    OutreachEventHeld: "outreach_id",
+}
 
-def _attach_correction(records: dict[uuid.UUID, _Record], correction: _Record, target_id: uuid.UUID) -> None:
-    target = records.get(target_id)
-    # A correction of a retracted, voided or governance event has nothing to change.
-    if target is None or not target.live or _is_governance(target.entry.payload):
-        return
-    target.corrections.append(correction)
-    target.cached = None
-
-
-def _retract(records: dict[uuid.UUID, _Record], target_id: uuid.UUID) -> None:
-    target = records.get(target_id)
-    if target is None or not target.live or isinstance(target.entry.payload, ActivityRetracted):
-        return  # unknown, already gone, or a retraction (which cannot be retracted)
-    target.live = False
-    payload = target.entry.payload
-    if isinstance(payload, CorrectionRecorded):
-        corrected = records.get(payload.target_event_id)
-        if corrected is not None:
-            corrected.cached = None
-        return
-    activity_id = _activity_id(target.current().payload)
-    if activity_id is None:
-        return
-    live = [r for r in records.values() if r.live]
-    if any(_activity_id(r.current().payload) == activity_id for r in live):
-        return  # another live record still carries the id: its dependents stay
-    for record in live:
-        if _depends_on(record.current().payload, activity_id):
-            record.live = False
+# The field holding the activity id a record depends on (and is voided with).
+_DEPENDENCY_ID: dict[type[EventPayload], str] = {
+    FeedbackCollected: "activity_id",
+    FollowUpCooperationRecorded: "source_activity_id",
+    CommitmentToQualitySigned: "exchange_id",
+    ExchangeCompleted: "exchange_id",
+    ExchangeClosingReportSubmitted: "exchange_id",
+    LumpSumPaid: "exchange_id",
+    ExchangeCancelled: "exchange_id",
+}
 
 
 def _activity_id(payload: EventPayload) -> str | None:
     """The activity id a record carries, which feedback, follow-ups and lifecycle events name."""
-    if isinstance(payload, TrainingDelivered):
-        return payload.session_id
-    if isinstance(payload, ExchangeRegistered):
-        return payload.exchange_id
-    if isinstance(payload, CoachingSessionHeld):
-        return payload.engagement_id
-    if isinstance(payload, OutreachEventHeld):
-        return payload.outreach_id
-    return None
+    carried = _CARRIED_ID.get(type(payload))
+    return getattr(payload, carried) if carried is not None else None
 
 
-_LIFECYCLE = (
-    CommitmentToQualitySigned,
-    ExchangeCompleted,
-    ExchangeClosingReportSubmitted,
-    LumpSumPaid,
-    ExchangeCancelled,
-)
-
-
-def _depends_on(payload: EventPayload, activity_id: str) -> bool:
-    if isinstance(payload, FeedbackCollected):
-        return payload.activity_id == activity_id
-    if isinstance(payload, FollowUpCooperationRecorded):
-        return payload.source_activity_id == activity_id
-    if isinstance(payload, _LIFECYCLE):
-        return payload.exchange_id == activity_id
-    return False
+def _dependency(payload: EventPayload) -> str | None:
+    """The activity id a record depends on, if any."""
+    dependency = _DEPENDENCY_ID.get(type(payload))
+    return getattr(payload, dependency) if dependency is not None else None
 
 
 def _state(events: tuple[LiveEvent[EventPayload], ...], last: LogEntry | None) -> LogState:

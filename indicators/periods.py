@@ -99,7 +99,7 @@ def period_buckets(state: LogState, kind: PeriodKind) -> list[Bucket]:
 
 
 def _calendar_span(state: LogState) -> tuple[dt.date, dt.date] | None:
-    days = [e.occurred_on for e in state.events if isinstance(e.payload, _RESULT_EVENTS)]
+    days = [e.occurred_on for kind in _RESULT_EVENTS for e in state.live(kind)]
     if state.project is not None:
         return state.project.start_date, max([state.project.end_date, *days])
     if not days:

@@ -24,6 +24,7 @@ from typing import Literal, get_args
 import msgspec
 
 from events.canonical import encode_canonical
+from indicators.collector import collector_paused
 from indicators.evaluate import evaluate_all
 from indicators.log_view import LogEntry
 from indicators.results import Period, ProjectIndicators
@@ -99,14 +100,15 @@ def project_of(snapshot_id: str) -> str:
 
 def build_document(entries: Iterable[LogEntry], header: SnapshotHeader) -> SnapshotDocument:
     """Evaluate every KPI as of the header's position and attach the funder view to the header."""
-    result = evaluate_all(entries, as_of=header.as_of_position, period="reporting_period")
-    if result.as_of_position != header.as_of_position:
-        raise SnapshotError(
-            f"the log read ends at position {result.as_of_position}, "
-            f"before the snapshot's position {header.as_of_position}"
-        )
-    fields = {name: getattr(header, name) for name in SnapshotHeader.__struct_fields__}
-    return SnapshotDocument(**fields, indicators=suppress_for_funders(result))
+    with collector_paused():  # the funder view copies every cell: no collection over the log meanwhile
+        result = evaluate_all(entries, as_of=header.as_of_position, period="reporting_period")
+        if result.as_of_position != header.as_of_position:
+            raise SnapshotError(
+                f"the log read ends at position {result.as_of_position}, "
+                f"before the snapshot's position {header.as_of_position}"
+            )
+        fields = {name: getattr(header, name) for name in SnapshotHeader.__struct_fields__}
+        return SnapshotDocument(**fields, indicators=suppress_for_funders(result))
 
 
 def header_of(document: SnapshotDocument) -> SnapshotHeader:

@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -662,3 +663,19 @@ def test_periods_add_up_to_totals_and_cumulative_values_end_at_the_total(entries
         if sheet.time_aggregation == "ratio":
             assert sum(p.value.numerator or 0 for p in result.points) == result.total.numerator
             assert sum(p.value.denominator or 0 for p in result.points) == result.total.denominator
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=small_logs(), data=st.data())
+def test_a_fold_carried_forward_as_the_log_grows_equals_a_fold_from_scratch(
+    entries: list[Any], data: Any
+) -> None:
+    growing: list[Any] = []  # one list, extended at the end, as the service's decoded log is
+    while len(growing) < len(entries):
+        growing.extend(entries[len(growing) : len(growing) + data.draw(st.integers(1, 8))])
+        position = data.draw(st.one_of(st.none(), st.integers(0, len(growing))))
+        # Copies of the entries: not the objects the warm fold read, so folded from scratch.
+        cut = growing[:position] if position is not None else growing
+        assert canonical_json(evaluate_all(growing, as_of=position)) == canonical_json(
+            evaluate_all([msgspec.structs.replace(entry) for entry in cut])
+        )

@@ -1,0 +1,178 @@
+"""Latency of the indicators API at the 1M-event scale: the list and a series split by country,
+at the head and as of random positions.
+
+    python bench/indicators_latency.py [--dsn URL] [--schema bench100] [--project demo] [--requests N]
+
+Reads a demo already loaded into ``--schema`` (``python bench/snapshot.py --scale 100 --schema
+bench100`` loads one), and requests the API in-process through Litestar's ASGI interface, so the
+figures are the server's own time (token lookup, log read, KPI engine, JSON). The projection
+runners are not started: these routes read the decoded log only. Scenarios, each timed per
+request (p50 / p99 over ``--requests``, or ``--as-of-requests`` for the as-of scenarios):
+
+- catch-up:        the decoded log read and decoded once (what a running service keeps warm)
+- list, head:      GET …/indicators (funder view), the first one and then repeated
+- series, head:    GET …/indicators/{kpi}/series?by=country for each KPI with a country
+                   dimension in turn (each KPI's first request computes it)
+- list, as of P:   a different random position every request (seeded)
+- series, as of P: the same, cycling through the KPIs
+
+The last line of output is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import uvloop
+
+from events.read import read_head
+from indicators import FIGURES
+from projections.decoded_log import DecodedLog
+from service.app import create_app
+from service.auth import TokenStore
+from service.database import create_pool
+from service.indicators_api import ResultCache
+from service.settings import ROOT, Settings
+
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+SERIES_KPIS = [sheet.figure_id for sheet in FIGURES if "country" in sheet.disaggregations]
+LIST_GOAL_MS = 50.0
+SERIES_GOAL_MS = 100.0
+
+
+def _settings(dsn: str) -> Settings:
+    return Settings(
+        database_url=dsn,
+        data_dir=Path("/nonexistent"),
+        migrations_dir=ROOT / "migrations",
+        host="127.0.0.1",
+        port=0,
+        pool_min=1,
+        pool_max=8,
+        log_level="WARNING",
+        max_body_bytes=1024 * 1024,
+    )
+
+
+@contextlib.asynccontextmanager
+async def _no_services(app: Any) -> AsyncIterator[None]:
+    """The service's lifespan, replaced: the benchmark puts on app.state what the routes read."""
+    yield
+
+
+@contextlib.asynccontextmanager
+async def _service(
+    dsn: str, schema: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, asyncpg.Pool, DecodedLog]]:
+    pool = await create_pool(dsn, schema=schema, min_size=2, max_size=8)
+    try:
+        app = create_app(_settings(dsn), lifespan=_no_services)
+        decoded = DecodedLog(pool)
+        app.state.pool = pool
+        app.state.tokens = TokenStore(pool)
+        app.state.decoded_log = decoded
+        app.state.indicator_cache = ResultCache()
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=3600) as client:
+            yield client, pool, decoded
+    finally:
+        await pool.close()
+
+
+async def _timed(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], params: dict[str, Any]
+) -> float:
+    started = time.perf_counter()
+    answer = await client.get(url, headers=headers, params=params)
+    elapsed = (time.perf_counter() - started) * 1000
+    if answer.status_code != 200:
+        raise RuntimeError(f"GET {url} {params}: {answer.status_code} {answer.text[:300]}")
+    return elapsed
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {
+        "n": len(ordered),
+        "first_ms": round(samples[0], 1),
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p99_ms": round(p99, 1),
+        "max_ms": round(ordered[-1], 1),
+    }
+
+
+def _say(label: str, figures: dict[str, float]) -> None:
+    print(
+        f"{label:<22} first {figures['first_ms']:>9,.1f} ms   p50 {figures['p50_ms']:>9,.1f} ms   "
+        f"p99 {figures['p99_ms']:>9,.1f} ms   (n={figures['n']})",
+        flush=True,
+    )
+
+
+async def main(argv: list[str]) -> None:
+    """Measure each scenario; print a table and a JSON line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dsn", default=DEFAULT_DSN)
+    parser.add_argument("--schema", default="bench100")
+    parser.add_argument("--project", default="demo")
+    parser.add_argument("--requests", type=int, default=20, help="requests per scenario at the head")
+    parser.add_argument("--as-of-requests", type=int, default=5, help="requests per as-of scenario")
+    parser.add_argument("--seed", type=int, default=2025)
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {"bench": "indicators", "project": args.project}
+    chance = random.Random(args.seed)
+    async with _service(args.dsn, args.schema) as (client, pool, decoded):
+        head = await read_head(pool, args.project)
+        if head is None:
+            raise SystemExit(f"no project {args.project!r} in schema {args.schema!r}: load the demo first")
+        results["events"] = head.position
+        _, secret = await TokenStore(pool).create("funder", [args.project])
+        funder = {"Authorization": f"Bearer {secret}"}
+        base = f"/api/v1/projects/{args.project}/indicators"
+        started = time.perf_counter()
+        await decoded.entries(args.project)
+        results["catch_up_s"] = round(time.perf_counter() - started, 2)
+        print(f"{head.position:,} events; decoded log caught up in {results['catch_up_s']} s", flush=True)
+
+        async def scenario(label: str, requests: list[tuple[str, dict[str, Any]]]) -> None:
+            samples = [await _timed(client, url, funder, params) for url, params in requests]
+            results[label] = _percentiles(samples)
+            _say(label, results[label])
+
+        n, m = args.requests, args.as_of_requests
+        kpis = [SERIES_KPIS[i % len(SERIES_KPIS)] for i in range(max(n, m))]
+        positions = [chance.randint(1, head.position) for _ in range(2 * m)]
+        await scenario("list, head", [(f"{base}/", {})] * n)
+        await scenario("series, head", [(f"{base}/{kpi}/series", {"by": "country"}) for kpi in kpis[:n]])
+        await scenario("list, as of P", [(f"{base}/", {"as_of": p}) for p in positions[:m]])
+        await scenario(
+            "series, as of P",
+            [
+                (f"{base}/{kpi}/series", {"by": "country", "as_of": p})
+                for kpi, p in zip(kpis[:m], positions[m:], strict=True)
+            ],
+        )
+    lists = [results[k]["p99_ms"] for k in ("list, head", "list, as of P")]
+    series = [results[k]["p99_ms"] for k in ("series, head", "series, as of P")]
+    results["list_goal_met"] = max(lists) <= LIST_GOAL_MS
+    results["series_goal_met"] = max(series) <= SERIES_GOAL_MS
+    print(f"goals: list p99 ≤ {LIST_GOAL_MS:.0f} ms, series p99 ≤ {SERIES_GOAL_MS:.0f} ms")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    uvloop.run(main(sys.argv[1:]))

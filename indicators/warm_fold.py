@@ -1,0 +1,99 @@
+"""The fold kept warm: a log folded once and carried forward as it grows, so a query at the head
+does not read a million events again.
+
+The service hands the engine the same decoded entries on every query (projections.DecodedLog:
+one list, extended at the end, its entries the very same objects). ``state_of`` remembers the
+last fold of each log, the entries it read and the state it gave; when a later query's entries
+start with exactly those entries (the same objects, so the same frozen values) and go on in
+position order, it reads only the new ones into the same fold, and a position before the warm
+one is read off the same fold (each record keeps when it stopped being live and each correction
+its position: LogFold.events_at). Anything else (another list, entries out of order) is folded
+from scratch, so the answer is always ``fold_log(entries, as_of)``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import operator
+import threading
+import uuid
+from collections.abc import Sequence
+
+from indicators.collector import collector_paused
+from indicators.log_view import LogEntry, LogFold, LogState, entry_position, fold_log
+
+# A few projects' logs are kept warm; the least recently used is dropped first.
+WARM_LOGS = 2
+
+
+class _Warm:
+    """One log's fold: the entries it read (in order) and its state after the last one."""
+
+    def __init__(self) -> None:
+        self.fold = LogFold()
+        self.read: list[LogEntry] = []
+        self.state: LogState | None = None
+
+    def continues(self, log: Sequence[LogEntry]) -> bool:
+        """Whether `log` starts with the entries read, the very same objects, in order."""
+        read = self.read
+        return len(log) >= len(read) and all(map(operator.is_, read, log[: len(read)]))
+
+    def advance(self, entries: Sequence[LogEntry], as_of: int | None) -> LogState:
+        """Read `entries` (in position order) up to position `as_of`, and the state after them."""
+        for entry in entries:
+            if as_of is not None and entry.position > as_of:
+                break
+            self.fold.read(entry)
+            self.read.append(entry)
+            self.state = None
+        if self.state is None:
+            self.state = self.fold.state()
+        return self.state
+
+
+_LOCK = threading.Lock()
+_WARM: collections.OrderedDict[uuid.UUID, _Warm] = collections.OrderedDict()
+
+
+def state_of(entries: Sequence[LogEntry], as_of: int | None) -> LogState:
+    """``fold_log(entries, as_of)``, carried forward from the last fold of the same log if it can be."""
+    if not entries:
+        return fold_log(entries, as_of)
+    with _LOCK, collector_paused():
+        log_id = entries[0].event_id  # a log's first event names it
+        warm = _WARM.get(log_id)
+        if warm is not None and warm.continues(entries):
+            position = warm.read[-1].position if warm.read else 0
+            rest = entries[len(warm.read) :]
+            if _in_order(rest, position):
+                _WARM.move_to_end(log_id)
+                if as_of is None or as_of >= position:
+                    return warm.advance(rest, as_of)
+                # The past of the warm fold: a filter of it (see LogFold.events_at).
+                read = bisect.bisect_right(warm.read, as_of, key=entry_position)
+                return warm.fold.state_at(as_of, warm.read[read - 1] if read else None)
+        if as_of is not None and warm is not None and warm.read and as_of < warm.read[-1].position:
+            return fold_log(entries, as_of)  # the past of a warm log: folded apart, the warm one kept
+        warm = _WARM[log_id] = _Warm()
+        _WARM.move_to_end(log_id)
+        while len(_WARM) > WARM_LOGS:
+            _WARM.popitem(last=False)
+        return warm.advance(sorted(entries, key=entry_position), as_of)
+
+
+def is_warm(state: LogState) -> bool:
+    """Whether `state` is the state a warm fold is at (the one it hands out for its position)."""
+    with _LOCK:
+        return any(warm.state is state for warm in _WARM.values())
+
+
+def _in_order(entries: Sequence[LogEntry], after: int) -> bool:
+    """Whether the entries go on from position `after` in position order (as sorting would leave them)."""
+    previous = after
+    for entry in entries:
+        if entry.position < previous:
+            return False
+        previous = entry.position
+    return True
