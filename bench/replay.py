@@ -2,6 +2,7 @@
 
     python bench/replay.py [--events 1000000] [--dsn URL] [--schema bench_replay] [--drop]
                            [--projection NAME] [--batch-size N] [--repeat N]
+    python bench/replay.py --catch-up [--events 1000000] [--fast-path-after N]
 
 Loads the deterministic demo (``--events 1000000`` is ``demo --scale 88``; scale 100 is
 1,142,064 events) through the validating Recorder into ``--schema`` (kept for the next run unless
@@ -14,6 +15,12 @@ Loads the deterministic demo (``--events 1000000`` is ``demo --scale 88``; scale
   events/s (log events per second of wall time, each projection reading the whole log) and
   the ratio to the raw limit measured in this run.
 
+With ``--catch-up``, instead: the project's checkpoints are deleted and its read models emptied
+(as after restoring a pg_dump of the log), then a freshly started ``ProjectionService`` (its own
+pool, the service's default size) is timed until every projection reaches the head — what the
+first start of a service on that log costs. ``--fast-path-after N`` sets the lag from which a
+runner rebuilds from zero instead of folding batch by batch (0: the service's default).
+
 Goal on the 2-core machine: replay ≥ 70,000 events/s. The last line of output is one JSON object
 with every figure.
 """
@@ -21,10 +28,12 @@ with every figure.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import gc
 import math
 import os
+import resource
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -39,8 +48,9 @@ from events.admission import WriteModelAdmission
 from events.read import iterate_log, read_head
 from events.store import EventStore
 from indicators.log_view import log_entry
-from projections import default_projections, replay
+from projections import ProjectionService, default_projections, replay
 from projections.replay import DEFAULT_BATCH_SIZE, select_projections
+from projections.runner import DEFAULT_FAST_PATH_AFTER
 from service.database import create_pool, migrate_pool
 from service.demo import load_demo
 from service.recording import Recorder
@@ -54,6 +64,9 @@ SCHEMA = "bench_replay"
 EVENTS_PER_SCALE = 11_420
 GOAL_EVENTS_PER_SECOND = 70_000
 RAW_BATCH = 10_000
+# The service's own pool size (IMPACTLOG_POOL_MAX's default) for the catch-up run.
+SERVICE_POOL_MAX = 16
+CATCH_UP_REPORT_EVERY = 15.0
 
 
 @contextlib.asynccontextmanager
@@ -113,6 +126,41 @@ async def full_replay(
     return seconds, {r.projection: round(r.seconds, 2) for r in results}
 
 
+async def reset_read_models(pool: asyncpg.Pool) -> None:
+    """Empty every read model and forget the checkpoints: the state of a freshly restored log."""
+    tables = ", ".join(table for p in default_projections() for table in p.tables)
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute("DELETE FROM projection_checkpoints")
+        await connection.execute(f"TRUNCATE {tables}")
+
+
+async def catch_up(dsn: str, schema: str, head: int, fast_path_after: int) -> tuple[float, dict[str, float]]:
+    """Seconds for a freshly started ProjectionService to bring every projection to the head,
+    and when each one got there."""
+    pool = await create_pool(dsn, schema=schema, min_size=2, max_size=SERVICE_POOL_MAX)
+    service = ProjectionService(pool, fast_path_after=fast_path_after or DEFAULT_FAST_PATH_AFTER)
+    reached: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        await service.start()
+        reported = started
+        while len(reached) < len(service.runners):
+            await asyncio.sleep(0.2)
+            now = time.perf_counter()
+            for status in await service.status():
+                if status.project_id == PROJECT and status.checkpoint >= head:
+                    reached.setdefault(status.projection, round(now - started, 2))
+            if now - reported >= CATCH_UP_REPORT_EVERY:
+                reported = now
+                behind = {s.projection: s.checkpoint for s in await service.status() if s.checkpoint < head}
+                print(f"  {now - started:6.0f} s: checkpoints {behind} of {head:,}", flush=True)
+        seconds = max(reached.values())
+    finally:
+        await service.stop()
+        await pool.close()
+    return seconds, reached
+
+
 async def main(argv: Sequence[str]) -> None:
     """Load, measure, print the figures and the JSON line."""
     args = parse_args(argv)
@@ -128,6 +176,9 @@ async def main(argv: Sequence[str]) -> None:
         head = await load(pool, scale, figures)
         figures["events"] = head
         print(f"{head:,} events in the log (schema {args.schema})", flush=True)
+        if args.catch_up:
+            await catch_up_figures(pool, loopback_dsn(args.dsn), args, head, figures)
+            return
         raw = await raw_limit(pool, head)
         figures["raw_rows_per_s"] = round(raw)
         print(f"raw limit (fetch + decode)  {raw:12,.0f} rows/s", flush=True)
@@ -157,6 +208,23 @@ async def main(argv: Sequence[str]) -> None:
     print(msgspec.json.encode(figures).decode())
 
 
+async def catch_up_figures(
+    pool: asyncpg.Pool, dsn: str, args: argparse.Namespace, head: int, figures: dict[str, Any]
+) -> None:
+    """Reset the read models, time the service catching up, print the figures and the JSON line."""
+    figures["bench"] = "replay --catch-up"
+    figures["loadavg_before"] = os.getloadavg()
+    for _ in range(args.repeat):
+        await reset_read_models(pool)
+        seconds, each = await catch_up(dsn, args.schema, head, args.fast_path_after)
+        print(f"catch-up from empty: {seconds:8.1f} s  ({head / seconds:,.0f} events/s)  {each}", flush=True)
+        figures.setdefault("catch_up_s", []).append(seconds)
+        figures.setdefault("catch_up_per_projection_s", []).append(each)
+    figures["loadavg_after"] = os.getloadavg()
+    figures["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(msgspec.json.encode(figures).decode())
+
+
 def loopback_dsn(dsn: str) -> str:
     """Refuse anything but a database on this machine: a benchmark sends traffic nowhere else."""
     host = urlsplit(dsn).hostname or "localhost"
@@ -175,6 +243,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--projection", default=None, help="one projection (default: every one)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--catch-up", action="store_true", help="time a fresh service catching up from empty read models"
+    )
+    parser.add_argument(
+        "--fast-path-after", type=int, default=0, help="lag from which runners rebuild (0: the default)"
+    )
     return parser.parse_args(argv)
 
 

@@ -33,7 +33,7 @@ UPDATE projection_checkpoints SET position = $3, version = $4, updated_at = cloc
 
 # The projects a runner has work for: behind the head, or built by another version of the code.
 LAGGING_PROJECTS = """
-SELECT h.project_id
+SELECT h.project_id, h.position - coalesce(c.position, 0) AS lag
   FROM log_heads h
   LEFT JOIN projection_checkpoints c ON c.projection = $1 AND c.project_id = h.project_id
  WHERE h.position > coalesce(c.position, 0) OR c.version <> $2
@@ -81,6 +81,13 @@ class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
     version: int
 
 
+class Lagging(msgspec.Struct, frozen=True, kw_only=True):
+    """A project a projection has work for, and how many events it is behind the head."""
+
+    project_id: str
+    lag: int
+
+
 class CheckpointState(msgspec.Struct, frozen=True, kw_only=True):
     """One project's head and checkpoint, as status reads them."""
 
@@ -109,9 +116,9 @@ async def set_checkpoint(
     await connection.execute(SET_CHECKPOINT, projection, project_id, position, version)
 
 
-async def lagging_projects(connection: Connection, projection: str, version: int) -> list[str]:
+async def lagging_projects(connection: Connection, projection: str, version: int) -> list[Lagging]:
     """The projects the projection has work for."""
-    return [r["project_id"] for r in await connection.fetch(LAGGING_PROJECTS, projection, version)]
+    return [Lagging(**dict(r)) for r in await connection.fetch(LAGGING_PROJECTS, projection, version)]
 
 
 async def checkpoint_states(connection: Executor, projection: str) -> list[CheckpointState]:

@@ -18,8 +18,10 @@ every source of every key is already in the ledger. So:
    runner's batch locks its row first, so it waits), fold the tail of the log into the ledgers
    and the new tables, swap the new tables in as the project's partitions, and move the
    checkpoints to the last position folded. Readers see the old model or the new one, never a
-   half-built one; other projects' rows are never touched. A failed rebuild drops its tables
-   (a process killed mid-way leaves `<table>_p<hex>` tables no partition uses; drop them).
+   half-built one; other projects' rows are never touched. A failed rebuild drops its tables;
+   a process killed mid-way leaves `<table>_p<id>` tables no partition uses, which
+   `partitions.drop_abandoned_builds` drops once the build's claim (held by the rebuild's
+   session throughout) has died with it.
 
 The rows are those of `KeyedProjection.rows_from_zero`, the reference the tests hold every
 database-built model to.
@@ -41,6 +43,7 @@ from indicators.log_view import LogEntry, log_entry
 from projections.checkpoints import lock_checkpoint, set_checkpoint
 from projections.keyed import KeyedProjection
 from projections.ledger import Ledger
+from projections.partitions import claimed_build
 from projections.sessions import connection_lost
 from projections.sources import EVENT_COLUMNS, recorded_event
 
@@ -93,26 +96,40 @@ async def rebuild_from_zero(
         position = await scan.fold(
             reader or connection, 0, head.position if head is not None else 0, progress
         )
-        builds: list[dict[str, str]] = []
-        try:
-            builds = await _build_all(connection, reader, projections, ledgers, project_id)
-            async with connection.transaction():
-                for projection in sorted(projections, key=lambda p: p.name):
-                    await lock_checkpoint(connection, projection.name, project_id, projection.version)
-                tail = await read_head(connection, project_id)
-                position = await scan.fold(connection, position, tail.position if tail else 0, progress)
-                for projection, ledger, built in zip(projections, ledgers, builds, strict=True):
-                    await projection.build_tail(connection, project_id, ledger, built)
-                    await projection.swap_in_builds(connection, project_id, built)
-                    await set_checkpoint(
-                        connection, projection.name, project_id, position, projection.version
-                    )
-        except BaseException:
-            if not connection_lost(connection):
-                for projection, built in zip(projections, builds, strict=False):
-                    await projection.drop_builds(connection, built)
-            raise
+        async with claimed_build(connection) as build_id:
+            builds: list[dict[str, str]] = []
+            try:
+                builds = await _build_all(connection, reader, projections, ledgers, project_id, build_id)
+                position = await _swap_in(connection, project_id, scan, builds, position, progress)
+            except BaseException:
+                if not connection_lost(connection):
+                    for projection, built in zip(projections, builds, strict=False):
+                        await projection.drop_builds(connection, built)
+                raise
     return Rebuilt(position=position)
+
+
+async def _swap_in(
+    connection: Connection,
+    project_id: str,
+    scan: _LogScan,
+    builds: Sequence[dict[str, str]],
+    position: int,
+    progress: Progress | None,
+) -> int:
+    """In one transaction: fold the tail into the builds, swap them in, move the checkpoints;
+    the position they moved to."""
+    projections, ledgers = scan.projections, scan.ledgers
+    async with connection.transaction():
+        for projection in sorted(projections, key=lambda p: p.name):
+            await lock_checkpoint(connection, projection.name, project_id, projection.version)
+        tail = await read_head(connection, project_id)
+        position = await scan.fold(connection, position, tail.position if tail else 0, progress)
+        for projection, ledger, built in zip(projections, ledgers, builds, strict=True):
+            await projection.build_tail(connection, project_id, ledger, built)
+            await projection.swap_in_builds(connection, project_id, built)
+            await set_checkpoint(connection, projection.name, project_id, position, projection.version)
+    return position
 
 
 async def _build_all(
@@ -121,18 +138,19 @@ async def _build_all(
     projections: Sequence[KeyedProjection],
     ledgers: Sequence[Ledger],
     project_id: str,
+    build_id: str,
 ) -> list[dict[str, str]]:
     """Every projection's build tables; with a pool, each on its own connection, so the server
     COPYs and indexes one projection's tables while this process derives the next one's rows."""
     if not isinstance(pool, asyncpg.Pool):
         return [
-            await p.build_from_zero(connection, project_id, ledger)
+            await p.build_from_zero(connection, project_id, ledger, build_id)
             for p, ledger in zip(projections, ledgers, strict=True)
         ]
 
     async def build(projection: KeyedProjection, ledger: Ledger) -> dict[str, str]:
         async with pool.acquire() as builder:
-            return await projection.build_from_zero(builder, project_id, ledger)
+            return await projection.build_from_zero(builder, project_id, ledger, build_id)
 
     done = await asyncio.gather(
         *(build(p, ledger) for p, ledger in zip(projections, ledgers, strict=True)), return_exceptions=True
@@ -153,6 +171,8 @@ class _LogScan:
     def __init__(
         self, projections: Sequence[KeyedProjection], ledgers: Sequence[Ledger], project_id: str, window: int
     ) -> None:
+        self.projections = projections
+        self.ledgers = ledgers
         self._project_id = project_id
         self._window = window
         governance = {"CorrectionRecorded", "ActivityRetracted"}
@@ -205,13 +225,24 @@ class _LogScan:
                 ledger.fold(entry)
 
 
+class _GcPauses:
+    """Pauses of the cyclic garbage collector, which may overlap (several runners rebuilding at
+    once in one process): it runs again when the last one ends, if it ran before the first."""
+
+    depth = 0
+    was_enabled = False
+
+
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector (reference counting still frees what dies)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    if _GcPauses.depth == 0:
+        _GcPauses.was_enabled = gc.isenabled()
+        gc.disable()
+    _GcPauses.depth += 1
     try:
         yield
     finally:
-        if was_enabled:
+        _GcPauses.depth -= 1
+        if _GcPauses.depth == 0 and _GcPauses.was_enabled:
             gc.enable()

@@ -140,14 +140,15 @@ class KeyedProjection(abc.ABC):
             await connection.execute(DELETE_PROJECT.format(table=table), project_id)
 
     async def build_from_zero(
-        self, connection: Connection, project_id: str, ledger: Ledger
+        self, connection: Connection, project_id: str, ledger: Ledger, build_id: str
     ) -> dict[str, str]:
-        """New tables (partitions.py) holding the rows of a ledger folded from position 0, indexed
-        after they are filled; returns each table's build table."""
+        """New tables of build `build_id` (partitions.py, claimed by the caller) holding the rows
+        of a ledger folded from position 0, indexed after they are filled; returns each table's
+        build table."""
         builds: dict[str, str] = {}
         try:
             for table in self.tables:
-                builds[table] = await create_build(connection, table)
+                builds[table] = await create_build(connection, table, build_id)
             await save_sources(connection, builds[self.sources_table], project_id, ledger.new_sources())
             await copy_rows(connection, project_id, self._built(builds), self._rows(ledger, ledger.keys))
             for table, build in builds.items():

@@ -32,11 +32,12 @@ from typing import TYPE_CHECKING
 import asyncpg
 import msgspec
 
-from events.connection import Connection
+from events.connection import Connection, Executor
 from events.read import iterate_log, read_head, read_log
 from projections.checkpoints import lock_checkpoint, set_checkpoint
 from projections.from_zero import RebuildProgress, rebuild_from_zero
 from projections.keyed import KeyedProjection
+from projections.partitions import drop_abandoned_builds
 from projections.sessions import connection_lost
 
 if TYPE_CHECKING:
@@ -94,11 +95,14 @@ async def replay(
     """Rebuild one projection (or every one) of a project from zero and swap it in atomically."""
     from projections import default_projections
 
-    chosen = select_projections(projections or default_projections(), projection_name)
+    known = projections or default_projections()
+    chosen = select_projections(known, projection_name)
     keyed = [p for p in chosen if isinstance(p, KeyedProjection)]
     async with pool.acquire() as connection:
         if await read_head(connection, project_id) is None:
             raise UnknownProject(f"no project {project_id!r}")
+        # What rebuilds killed mid-way left behind, before this one adds its own tables.
+        await drop_abandoned_builds(connection, [t for p in known for t in p.tables])
         # Every keyed projection in one pass over the log, read ahead on another pool connection.
         results = (
             await _rebuild_keyed(connection, keyed, project_id, batch_size, progress, reader=pool)
@@ -133,10 +137,14 @@ async def rebuild(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
+    reader: Executor | None = None,
 ) -> ReplayResult:
-    """Rebuild from zero on this connection and swap into the live tables (module doc)."""
+    """Rebuild from zero on this connection and swap into the live tables (module doc); a keyed
+    projection reads ahead on `reader` when given (another connection, or a pool: from_zero.py)."""
     if isinstance(projection, KeyedProjection):
-        (result,) = await _rebuild_keyed(connection, [projection], project_id, batch_size, progress)
+        (result,) = await _rebuild_keyed(
+            connection, [projection], project_id, batch_size, progress, reader=reader
+        )
         return result
     started = time.perf_counter()
     live = await _create_shadows(connection, projection.tables)
@@ -168,7 +176,7 @@ async def _rebuild_keyed(
     project_id: str,
     batch_size: int,
     progress: Progress | None,
-    reader: asyncpg.Pool | None = None,
+    reader: Executor | None = None,
 ) -> list[ReplayResult]:
     """Keyed projections folded in memory from zero in one pass, then swapped in (from_zero.py)."""
     started = time.perf_counter()

@@ -13,6 +13,20 @@ even if two runners ever overlapped; the advisory lock keeps them from wasting w
 
 Live: the runner LISTENs on the log's channel and wakes on every append; it also polls every
 `poll_interval` seconds, so a lost notification only delays it — polling is the truth.
+
+Far behind (a log restored from a dump, the first start after a big import): a project whose
+checkpoint is `fast_path_after` events or more behind its head is caught up by a rebuild from
+zero (projections/from_zero.py) instead of batch by batch, then followed live as before. The
+rebuild runs on the runner's connection, under the lock the runner holds, reading ahead on a
+spare connection when the pool has one. It builds this runner's projection only: the lock guards
+that projection alone, so no runner may build another's tables (one pass for all projections
+would need all their locks); and the runners of one process rebuilding at once overlap one's
+COPY and indexing with another's fold, which makes up for reading the log once per projection.
+It builds new tables beside the live ones and, in one transaction, attaches them as the
+project's partitions and moves the checkpoint: exactly once, all or nothing, never half visible;
+a failure or a crash leaves the old rows and checkpoint, and the next turn tries again.
+Leftovers of a builder killed mid-way are dropped when the service starts and before each
+rebuild (partitions.drop_abandoned_builds).
 """
 
 from __future__ import annotations
@@ -23,7 +37,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import asyncpg
@@ -35,6 +49,7 @@ from events.envelope import RecordedEvent
 from events.notifications import DEFAULT_CHANNEL
 from events.read import read_log
 from projections.checkpoints import (
+    Lagging,
     checkpoint_states,
     lagging_projects,
     lock_checkpoint,
@@ -43,15 +58,22 @@ from projections.checkpoints import (
     try_lock,
     unlock,
 )
-from projections.replay import rebuild
+from projections.keyed import KeyedProjection
+from projections.partitions import drop_abandoned_builds
+from projections.replay import ReplayProgress, rebuild
 from projections.sessions import connection_lost
 
 log = logging.getLogger("impactlog.projections")
 
 DEFAULT_BATCH_SIZE = 2000
+# Events behind the head from which a project is rebuilt from zero rather than folded in batches:
+# a rebuild reads the whole log, so it pays only well beyond what batches catch up in seconds.
+DEFAULT_FAST_PATH_AFTER = 50_000
 # Batches one project may take before the runner looks at the others (fairness while catching up).
 BATCHES_PER_TURN = 5
 THROUGHPUT_WINDOW = 10.0
+# How long a rebuild waits for a second connection before it reads on the runner's alone.
+SPARE_CONNECTION_WAIT = 1.0
 MAX_ERROR_BACKOFF = 60.0
 
 
@@ -155,6 +177,7 @@ class ProjectionRunner:
         batch_size: int = DEFAULT_BATCH_SIZE,
         poll_interval: float = 1.0,
         lock_retry_interval: float = 2.0,
+        fast_path_after: int = DEFAULT_FAST_PATH_AFTER,
     ) -> None:
         self.projection = projection
         self._pool = pool
@@ -162,12 +185,15 @@ class ProjectionRunner:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._lock_retry_interval = lock_retry_interval
+        self._fast_path_after = fast_path_after
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._holding = False
         self._throughput: dict[str, _Throughput] = collections.defaultdict(_Throughput)
         self._failures: dict[str, _Failure] = {}
+        # Projects this runner is rebuilding, and when their rebuild last reported progress.
+        self._rebuilding: dict[str, float] = {}
 
     @property
     def running(self) -> bool:
@@ -204,6 +230,9 @@ class ProjectionRunner:
             lag = state.head - state.checkpoint
             meter = self._throughput.get(state.project_id) or _Throughput()
             failure = self._failures.get(state.project_id)
+            # A rebuild commits nothing until its swap, but reports what it has read.
+            rebuilt_at = self._rebuilding.get(state.project_id)
+            rebuilding = rebuilt_at is not None and time.monotonic() - rebuilt_at <= stall_after
             statuses.append(
                 ProjectionStatus(
                     projection=name,
@@ -219,7 +248,7 @@ class ProjectionRunner:
                     holder_pid=holder,
                     version=self.projection.version,
                     built_by_version=state.version,
-                    stalled=lag > 0 and state.behind_seconds > stall_after,
+                    stalled=lag > 0 and state.behind_seconds > stall_after and not rebuilding,
                     error=failure.message if failure is not None else None,
                 )
             )
@@ -285,19 +314,28 @@ class ProjectionRunner:
     async def _catch_up(self, connection: Connection) -> bool:
         """A turn of a few batches for each project with work; whether anything moved."""
         moved = False
-        for project_id in await lagging_projects(connection, self.projection.name, self.projection.version):
+        for project in await lagging_projects(connection, self.projection.name, self.projection.version):
+            project_id, from_zero = project.project_id, self._far_behind(project)
             for _ in range(BATCHES_PER_TURN):
                 if self._stopping.is_set():
                     return moved
-                if self._backing_off(project_id) or await self._guarded_batch(connection, project_id) == 0:
+                if self._backing_off(project_id):
                     break
+                if not await self._guarded_batch(connection, project_id, from_zero):
+                    break
+                from_zero = False  # caught up from zero: the rest of the turn folds batches
                 moved = True
         return moved
 
-    async def _guarded_batch(self, connection: Connection, project_id: str) -> int:
-        """One batch; a failure that is not the connection's backs the project off and returns 0."""
+    def _far_behind(self, project: Lagging) -> bool:
+        """Whether to catch the project up by a rebuild from zero (module doc)."""
+        return project.lag >= self._fast_path_after and isinstance(self.projection, KeyedProjection)
+
+    async def _guarded_batch(self, connection: Connection, project_id: str, from_zero: bool) -> int:
+        """One batch (or a rebuild from zero); a failure that is not the connection's backs the
+        project off and returns 0."""
         try:
-            done = await self._batch(connection, project_id)
+            done = await self._batch(connection, project_id, from_zero)
         except Exception as error:
             if connection_lost(connection):
                 raise
@@ -306,11 +344,14 @@ class ProjectionRunner:
         self._failures.pop(project_id, None)
         return done
 
-    async def _batch(self, connection: Connection, project_id: str) -> int:
-        """The next batch of a project, or its rebuild when another version built its rows."""
+    async def _batch(self, connection: Connection, project_id: str, from_zero: bool) -> int:
+        """The next batch of a project, or its rebuild when asked to or when another version built
+        its rows; the events folded."""
+        if from_zero:
+            return await self._rebuild(connection, project_id, "far behind the head")
         folded = await self._fold_next(connection, project_id)
         if folded is None:
-            return await self._rebuild(connection, project_id)
+            return await self._rebuild(connection, project_id, "projection version changed")
         self._throughput[project_id].record(folded)
         return folded
 
@@ -330,12 +371,49 @@ class ProjectionRunner:
                 await set_checkpoint(connection, name, project_id, position, version)
         return len(events)
 
-    async def _rebuild(self, connection: Connection, project_id: str) -> int:
-        """Rebuild beside the rows an older version built, then swap (projections.replay)."""
-        log.info("projection version changed, rebuilding", extra={**self._log_extra(), "project": project_id})
-        result = await rebuild(connection, self.projection, project_id, batch_size=self._batch_size)
-        self._throughput[project_id].record(result.position)
+    async def _rebuild(self, connection: Connection, project_id: str, reason: str) -> int:
+        """Rebuild from zero beside the live rows, then swap (projections.replay); the position
+        reached. Reads ahead and builds on other connections of the pool."""
+        log.info(f"{reason}: rebuilding from zero", extra={**self._log_extra(), "project": project_id})
+        await drop_abandoned_builds(connection, self.projection.tables)
+        meter = self._throughput[project_id]
+        read = 0
+
+        def progress(step: ReplayProgress) -> None:
+            nonlocal read
+            meter.record(step.done - read)
+            read = step.done
+            self._rebuilding[project_id] = time.monotonic()
+
+        progress(ReplayProgress(projection=self.projection.name, done=0, total=0, events_per_second=0.0))
+        try:
+            async with self._spare_connection() as reader:
+                result = await rebuild(
+                    connection,
+                    self.projection,
+                    project_id,
+                    batch_size=self._batch_size,
+                    progress=progress,
+                    reader=reader,
+                )
+        finally:
+            self._rebuilding.pop(project_id, None)
         return result.position
+
+    @contextlib.asynccontextmanager
+    async def _spare_connection(self) -> AsyncIterator[PoolConnectionProxy[Any] | None]:
+        """Another pool connection for a rebuild to read ahead on, or None (it reads on its own)
+        when none frees up soon: runners waiting on a pool they all hold would wait forever."""
+        try:
+            spare = await self._pool.acquire(timeout=SPARE_CONNECTION_WAIT)
+        except TimeoutError:
+            log.info("no spare connection: rebuilding without read-ahead", extra=self._log_extra())
+            yield None
+            return
+        try:
+            yield spare
+        finally:
+            await self._release(spare)
 
     def _fail(self, project_id: str, error: Exception) -> None:
         previous = self._failures.get(project_id)
@@ -375,6 +453,7 @@ class ProjectionService:
         poll_interval: float = 1.0,
         lock_retry_interval: float = 2.0,
         stall_after: float = 30.0,
+        fast_path_after: int = DEFAULT_FAST_PATH_AFTER,
     ) -> None:
         from projections import default_projections
 
@@ -388,12 +467,21 @@ class ProjectionService:
                 batch_size=batch_size,
                 poll_interval=poll_interval,
                 lock_retry_interval=lock_retry_interval,
+                fast_path_after=fast_path_after,
             )
             for projection in (projections if projections is not None else default_projections())
         ]
 
     async def start(self) -> None:
-        """Start every runner (each holds one pool connection while it runs its projection)."""
+        """Drop the tables of rebuilds killed mid-way, then start every runner (each holds one
+        pool connection while it runs its projection)."""
+        tables = [table for runner in self.runners for table in runner.projection.tables]
+        try:
+            async with self._pool.acquire(timeout=10.0) as connection:
+                await drop_abandoned_builds(connection, tables)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            # The runners wait for the database; each cleans its own tables before a rebuild.
+            log.warning("could not look for abandoned build tables", exc_info=True)
         for runner in self.runners:
             await runner.start()
 

@@ -41,8 +41,10 @@ from projections import (
     rebuild,
     replay,
 )
+from projections.checkpoints import lock_checkpoint, set_checkpoint
 from projections.metrics import ProjectionMetrics
 from projections.organisations import SIZE_CLASS_ON, OrganisationRow
+from projections.partitions import claimed_build, create_build, drop_abandoned_builds
 from service.commands import EventCommand
 from service.demo import load_demo
 from service.recording import Recorder
@@ -628,12 +630,7 @@ async def test_a_replayed_project_gets_partitions_of_its_own_and_a_failed_replay
         db.schema,
     )
     assert {r["parent"]: r["n"] for r in partitions} == {t: 2 for t in ALL_TABLES}  # DEFAULT + demo
-    leftovers = await db.pool.fetchval(
-        "SELECT count(*) FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind = 'r'"
-        " AND NOT relispartition AND relname ~ '_p[0-9a-f]{12}$'",
-        db.schema,
-    )
-    assert leftovers == 0  # no build table of a failed replay is left over
+    assert await unattached_build_tables(db) == set()  # no build table of a failed replay is left
 
 
 async def test_replay_refuses_unknown_projects_and_projections(db: Database) -> None:
@@ -693,15 +690,14 @@ class LiveWatcher:
 
 
 async def fingerprint(pool: asyncpg.Pool, tables: Sequence[str]) -> tuple[str, ...]:
-    """A digest of every row of the tables (all projects), as other sessions see them."""
-    return tuple(
-        [
-            await pool.fetchval(
-                f"SELECT coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM {table} t"
-            )
-            for table in tables
-        ]
+    """A digest of every row of the tables (all projects), as another session sees them in one
+    statement (one snapshot, so a swap of several tables shows whole or not at all)."""
+    digests = (
+        f"(SELECT coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM {t} t)" for t in tables
     )
+    row = await pool.fetchrow(f"SELECT {', '.join(digests)}")
+    assert row is not None
+    return tuple(row)
 
 
 async def test_a_rebuild_on_a_connection_that_ran_the_live_fold_shows_nothing_before_its_swap(
@@ -753,6 +749,201 @@ async def test_a_new_projection_version_makes_the_runner_rebuild(db: Database) -
     assert watcher.only_old_then_new(), watcher.seen
     names = await db.pool.fetch("SELECT name FROM organisations WHERE project_id = 'demo'")
     assert names and all(r["name"].startswith("v2:") for r in names)
+
+
+# --- catching up from far behind -----------------------------------------------------------------
+
+NEVER = 10**9  # a fast_path_after no lag reaches: batch by batch only
+
+
+async def fold_first_events(
+    db: Database, projections: Sequence[KeyedProjection], project_id: str, n: int
+) -> int:
+    """What a runner's first batch of `n` events commits: rows and checkpoint; the position."""
+    async with db.pool.acquire() as connection:
+        events = await read_log(connection, project_id, after=0, limit=n)
+        for projection in projections:
+            async with connection.transaction():
+                await lock_checkpoint(connection, projection.name, project_id, projection.version)
+                await projection.apply(connection, project_id, events)
+                await set_checkpoint(
+                    connection, projection.name, project_id, events[-1].position, projection.version
+                )
+    return events[-1].position
+
+
+async def forget_read_models(db: Database) -> None:
+    """Every read model empty and no checkpoint, as after restoring a dump of the log alone."""
+    await db.pool.execute("DELETE FROM projection_checkpoints")
+    await db.pool.execute(f"TRUNCATE {', '.join(ALL_TABLES)}")
+
+
+async def checkpoints_of(db: Database, project_id: str) -> dict[str, int]:
+    rows = await db.pool.fetch(
+        "SELECT projection, position FROM projection_checkpoints WHERE project_id = $1", project_id
+    )
+    return {r["projection"]: r["position"] for r in rows}
+
+
+async def tables_with_a_partition_of(db: Database, project_id: str) -> set[str]:
+    """The read-model tables holding the project's rows in a partition of its own (rebuilt)."""
+    rows = await db.pool.fetch(
+        """SELECT p.relname FROM pg_inherits i
+             JOIN pg_class p ON p.oid = i.inhparent JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE p.relnamespace = $1::regnamespace
+              AND pg_get_expr(c.relpartbound, c.oid) = format('FOR VALUES IN (%L)', $2::text)""",
+        db.schema,
+        project_id,
+    )
+    return {r["relname"] for r in rows}
+
+
+async def unattached_build_tables(db: Database) -> set[str]:
+    rows = await db.pool.fetch(
+        "SELECT relname FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind = 'r'"
+        " AND NOT relispartition AND relname ~ '_p[0-9a-f]{12}$'",
+        db.schema,
+    )
+    return {r["relname"] for r in rows}
+
+
+async def test_a_runner_far_behind_catches_up_from_zero_to_what_batches_give_then_follows_live(
+    db: Database,
+) -> None:
+    rec = recorder(db)
+    await load_demo(rec, "demo")
+    await new_project(rec, "other")
+    # Part of the demo was folded before: those rows sit in the DEFAULT partition.
+    await fold_first_events(db, default_keyed(), "demo", 500)
+    assert await head_of(db, "demo") - 500 >= 2000 > await head_of(db, "other")
+    fast = service(db, batch_size=200, fast_path_after=2000)
+    await fast.start()
+    try:
+        await caught_up(fast, db, "demo", timeout=60)
+        await caught_up(fast, db, "other")
+        # Far behind: rebuilt into partitions of its own; close behind: batches, in DEFAULT.
+        assert await tables_with_a_partition_of(db, "demo") == set(ALL_TABLES)
+        assert await tables_with_a_partition_of(db, "other") == set()
+        await record(rec, "demo", [organisation("sme-late", "DE", org_type="SME", size="small")])
+        await caught_up(fast, db, "demo")  # live again after the rebuild
+    finally:
+        await fast.stop()
+    rebuilt = await read_models(db, "demo")
+    other = await read_models(db, "other")
+    assert set((await checkpoints_of(db, "demo")).values()) == {await head_of(db, "demo")}
+
+    await forget_read_models(db)
+    batches = service(db, batch_size=200, fast_path_after=NEVER)
+    await batches.start()
+    try:
+        await caught_up(batches, db, "demo", timeout=60)
+        await caught_up(batches, db, "other")
+    finally:
+        await batches.stop()
+    assert await read_models(db, "demo") == rebuilt
+    assert await read_models(db, "other") == other
+    await matches_a_fold_from_zero(db, "demo", default_keyed())
+    assert await unattached_build_tables(db) == set()
+
+
+@pytest.mark.parametrize("crash", ["error", "killed session"])
+async def test_a_crash_inside_the_fast_path_leaves_the_old_model_and_checkpoint_and_the_next_attempt_succeeds(
+    db: Database, monkeypatch: pytest.MonkeyPatch, crash: str
+) -> None:
+    rec = recorder(db)
+    await load_demo(rec, "demo")
+    projection = OrganisationsProjection()
+    old_position = await fold_first_events(db, [projection], "demo", 500)
+    old_model = await read_models(db, "demo", projection.tables)
+    swap_in_builds = KeyedProjection.swap_in_builds
+    attempts: list[dict[str, Any]] = []
+
+    async def crashing_swap(
+        self: KeyedProjection, connection: Connection, project_id: str, builds: dict[str, str]
+    ) -> None:
+        # Inside the swap transaction: the old model and checkpoint are what other sessions see.
+        attempts.append(
+            {
+                "checkpoint": (await checkpoints_of(db, "demo"))[projection.name],
+                "model": await read_models(db, "demo", projection.tables),
+                "leftovers": await unattached_build_tables(db) - set(builds.values()),
+            }
+        )
+        await swap_in_builds(self, connection, project_id, builds)
+        if len(attempts) == 1:  # the partitions have moved, the checkpoint not yet
+            if crash == "error":
+                raise RuntimeError("crash mid-swap")
+            await db.pool.execute("SELECT pg_terminate_backend($1, 5000)", connection.get_server_pid())
+
+    monkeypatch.setattr(KeyedProjection, "swap_in_builds", crashing_swap)
+    svc = service(db, [projection], fast_path_after=1000)
+    try:
+        async with LiveWatcher(db.pool, projection.tables) as watcher:
+            await svc.start()
+            await caught_up(svc, db, "demo", timeout=60)
+    finally:
+        await svc.stop()
+    assert watcher.only_old_then_new(), watcher.seen  # nothing of the crashed attempt showed
+    assert len(attempts) == 2
+    # The second attempt found what was there before the first, and the first one's tables gone.
+    assert attempts[1] == {"checkpoint": old_position, "model": old_model, "leftovers": set()}
+    assert await tables_with_a_partition_of(db, "demo") == set(projection.tables)
+    assert await unattached_build_tables(db) == set()
+    await matches_a_fold_from_zero(db, "demo", [projection])
+
+
+async def test_a_runner_with_no_spare_connection_still_catches_up_from_zero(db: Database) -> None:
+    rec = recorder(db)
+    await load_demo(rec, "demo")
+    head = await head_of(db, "demo")
+    one = await db.new_pool(min_size=1, max_size=1)  # the runner holds it: nothing to read ahead on
+    svc = ProjectionService(one, [OrganisationsProjection()], channel=channel(db), fast_path_after=1000)
+    try:
+        await svc.start()
+
+        async def reached() -> bool:
+            return (await checkpoints_of(db, "demo")).get("organisations") == head
+
+        await eventually(reached, timeout=30)
+    finally:
+        await svc.stop()
+        await one.close()
+    assert await tables_with_a_partition_of(db, "demo") == set(OrganisationsProjection().tables)
+    await matches_a_fold_from_zero(db, "demo", [OrganisationsProjection()])
+
+
+async def test_build_tables_of_a_dead_builder_are_dropped_and_a_live_builders_are_kept(db: Database) -> None:
+    rec = recorder(db)
+    await load_demo(rec, "demo")
+    await replay(db.pool, "demo", "organisations")  # attaches `organisations_p<id>` partitions
+    attached = await tables_with_a_partition_of(db, "demo")
+
+    async with contextlib.AsyncExitStack() as builders:
+
+        async def builder_with_a_table(table: str) -> tuple[asyncpg.Connection, str]:
+            """A session that claimed a build and created one of its tables."""
+            connection = await db.connect()
+            builders.push_async_callback(connection.close)
+            build_id = await builders.enter_async_context(claimed_build(connection))
+            return connection, await create_build(connection, table, build_id)
+
+        _, kept = await builder_with_a_table("exchanges")
+        for start in ("service", "replay"):
+            dead, dropped = await builder_with_a_table("exchanges")
+            await db.pool.execute("SELECT pg_terminate_backend($1, 5000)", dead.get_server_pid())
+            assert await unattached_build_tables(db) == {kept, dropped}
+            if start == "service":
+                svc = service(db, [ExchangesProjection()])
+                await svc.start()
+                await svc.stop()
+            else:
+                await replay(db.pool, "demo", "exchanges")
+            assert await unattached_build_tables(db) == {kept}, start
+        assert attached <= await tables_with_a_partition_of(db, "demo")  # partitions stay
+    # The live builder let go of its claim without swapping its table in or dropping it.
+    async with db.pool.acquire() as connection:
+        assert await drop_abandoned_builds(connection, ALL_TABLES) == [f"{db.schema}.{kept}"]
+    assert await unattached_build_tables(db) == set()
 
 
 # --- the read models agree with the KPI engine ---------------------------------------------------
