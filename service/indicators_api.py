@@ -58,23 +58,49 @@ PeriodKind = Annotated[
 
 
 class ResultCache:
-    """The last few evaluations, keyed by what determines them (the log position included)."""
+    """The last few evaluations, keyed by what determines them (the log position included).
+
+    Single-flight: requests asking for a value being computed wait for that computation rather
+    than starting their own (at 1M events one KPI table costs seconds of CPU; a dashboard and a
+    few API clients arriving together would otherwise each pay it). A waiter that goes away
+    (a client disconnecting) does not cancel the computation for the others. A computation that
+    fails is not kept: each waiter gets the error, the next request tries again.
+    """
 
     def __init__(self, size: int = 64) -> None:
         self._size = size
         self._items: collections.OrderedDict[tuple[Any, ...], Any] = collections.OrderedDict()
+        self._pending: dict[tuple[Any, ...], asyncio.Task[Any]] = {}
 
     async def get(self, key: tuple[Any, ...], compute: Callable[[], R]) -> R:
-        """The cached value, else compute it in a worker thread and keep it."""
+        """The cached value, else compute it once in a worker thread and keep it."""
         if key in self._items:
             self._items.move_to_end(key)
             value: R = self._items[key]
             return value
-        value = await asyncio.to_thread(compute)
+        task = self._pending.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._compute(key, compute))
+            task.add_done_callback(_retrieve_exception)
+            self._pending[key] = task
+        result: R = await asyncio.shield(task)
+        return result
+
+    async def _compute(self, key: tuple[Any, ...], compute: Callable[[], R]) -> R:
+        try:
+            value = await asyncio.to_thread(compute)
+        finally:
+            self._pending.pop(key, None)
         self._items[key] = value
         if len(self._items) > self._size:
             self._items.popitem(last=False)
         return value
+
+
+def _retrieve_exception(task: asyncio.Task[Any]) -> None:
+    """Mark a failed computation's error as seen when every waiter has gone away."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _as_of(text: str | None) -> int | dt.date | None:
