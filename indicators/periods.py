@@ -88,6 +88,12 @@ def period_buckets(state: LogState, kind: PeriodKind) -> list[Bucket]:
     else:
         span = _calendar_span(state)
         periods = _calendar_periods(*span, 1 if kind == "month" else 3) if span is not None else []
+        project_start = state.project.start_date if state.project is not None else None
+        if periods and project_start is not None and periods[0].start < project_start:
+            # A project starting mid-quarter has a partial first quarter (and mid-month a partial
+            # first month): it begins on the project's first day and keeps its calendar label.
+            first = periods[0]
+            periods[0] = Period(period_id=first.period_id, start=project_start, end=first.end)
     return [
         Bucket(
             period=period,

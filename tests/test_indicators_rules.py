@@ -206,6 +206,20 @@ def test_events_after_the_end_date_count_in_the_final_period() -> None:
     assert period_values(evaluate_all(log.entries), "O9.contacts") == ["0", "0", "30"]
 
 
+def test_a_project_starting_mid_quarter_has_a_partial_first_quarter() -> None:
+    log = ProjectLog()
+    periods = [("RP1", "2025-02-15", "2025-12-31"), ("RP2", "2026-01-01", "2026-08-14")]
+    log.add(project(periods, ["clu-de", "clu-es", "clu-pl"]), on="2025-02-15", partner="clu-de")
+    log.add(outreach("OUT1", "webinar", 30, [], "DE"), on="2025-03-01")
+    quarters = evaluate_all(log.entries, period="quarter").figure("O9.contacts").points
+    first, second = quarters[0].period, quarters[1].period
+    assert (first.period_id, first.start, first.end) == ("2025-Q1", dt.date(2025, 2, 15), dt.date(2025, 3, 31))
+    assert (second.period_id, second.start) == ("2025-Q2", dt.date(2025, 4, 1))
+    assert quarters[0].value.value == 30
+    months = evaluate_all(log.entries, period="month").figure("O9.contacts").points
+    assert (months[0].period.period_id, months[0].period.start) == ("2025-02", dt.date(2025, 2, 15))
+
+
 # --- exchanges ----------------------------------------------------------------------------------
 
 
