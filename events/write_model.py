@@ -241,13 +241,24 @@ class WriteModel:
             ]
         if isinstance(payload, CorrectionRecorded):
             try:
-                corrected, _ = apply_correction(target.payload, target.occurred_on, payload)
+                corrected, moved_to = apply_correction(target.payload, target.occurred_on, payload)
             except PayloadError as error:
                 return [PayloadError(_prefixed(error.field_path), error.message)]
-            return [
+            found = [
                 PayloadError(f"data.field_changes{p.field_path.removeprefix('data')}", p.message)
                 for p in self._reference_problems(corrected)
             ]
+            if moved_to != target.occurred_on:
+                # A correction that moves the event is judged by the project window like the
+                # event itself would be (DOMAIN.md (f)): no training moved before the start.
+                assert self.project is not None
+                found += [
+                    PayloadError("data.field_changes.occurred_on", p.message)
+                    for p in check_dated_within_project(
+                        target.event_type, moved_to, self.project, self._final_approved()
+                    )
+                ]
+            return found
         return []
 
     def _lock_problems(

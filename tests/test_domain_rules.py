@@ -192,3 +192,35 @@ async def test_consent_erasure_and_snapshots_outlive_the_final_approval(
         f"/api/v1/projects/{PROJECT}/snapshots/{published.json()['snapshot_id']}/verify", headers=staff
     )
     assert verified.status_code == 200 and verified.json()["reproduced"], verified.text
+
+
+async def test_a_correction_cannot_move_an_event_out_of_the_project_window(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    staff = await set_up(service, db)
+    recorded = await service.post(
+        EVENTS, json=training("TRN-1", "2025-03-04", [("p-1", "clu-at", "6")]), headers=staff
+    )
+    assert recorded.status_code == 201, recorded.text
+    target = recorded.json()["events"][0]["event_id"]
+
+    def moved(day: str) -> dict[str, Any]:
+        return {
+            "type": "CorrectionRecorded",
+            "occurred_on": "2025-03-14",
+            "partner_org_id": "clu-at",
+            "data": {
+                "target_event_id": target,
+                "field_changes": {"dates": [day], "occurred_on": day},
+                "reason": "the sign-in sheet shows another day",
+                "approved_by": "coordinator",
+            },
+        }
+
+    before = await log_length(db)
+    refused = await service.post(EVENTS, json=moved("2024-04-01"), headers=staff)
+    assert refused.status_code == 422, refused.text
+    assert "data.field_changes.occurred_on" in refused.text and "before the project start" in refused.text
+    assert await log_length(db) == before
+    accepted = await service.post(EVENTS, json=moved("2025-03-05"), headers=staff)
+    assert accepted.status_code == 201, accepted.text
