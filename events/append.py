@@ -321,12 +321,20 @@ def _replayed(request: _Request, lookup: _Lookup) -> list[AppendedEvent] | None:
     ids = [e.event_id for e in request.events]
     if not any(i is not None and i in lookup.known_events for i in ids):
         return None
+    # A request is replayed whole or not at all: every event must be the one already recorded.
     results = []
+    first_known = next(i for i, e in enumerate(ids) if e is not None and e in lookup.known_events)
     for index, (event, data) in enumerate(zip(request.events, request.data, strict=True)):
         event_id = event.event_id
         known = lookup.known_events.get(event_id) if event_id is not None else None
         if event_id is None or known is None:
-            raise DuplicateEventId(str(event_id), index)
+            repeated = ids[first_known]
+            raise DuplicateEventId(
+                str(repeated),
+                first_known,
+                reason=f"event id {repeated} is already in the log, but event [{index}] of this "
+                "request is not: a retry must repeat the whole request, new events go in a new one",
+            )
         position, stream_id, version, event_type, stored = known
         if (stream_id, event_type, stored) != (event.stream_id, event.type, data.decode()):
             raise DuplicateEventId(str(event_id), index)

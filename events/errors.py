@@ -47,9 +47,11 @@ class IdempotencyKeyReused(EventStoreError):
 class DuplicateEventId(EventStoreError):
     """An event id in the request is already in the log with different content."""
 
-    def __init__(self, event_id: str, index: int, *, within_request: bool = False) -> None:
+    def __init__(
+        self, event_id: str, index: int, *, within_request: bool = False, reason: str | None = None
+    ) -> None:
         where = "twice in one request" if within_request else "already in the log with different content"
-        super().__init__(f"event id {event_id} is {where}")
+        super().__init__(reason or f"event id {event_id} is {where}")
         self.event_id = event_id
         self.index = index
 

@@ -224,3 +224,26 @@ async def test_a_correction_cannot_move_an_event_out_of_the_project_window(
     assert await log_length(db) == before
     accepted = await service.post(EVENTS, json=moved("2025-03-05"), headers=staff)
     assert accepted.status_code == 201, accepted.text
+
+
+async def test_a_request_mixing_a_recorded_event_id_with_new_events_names_the_recorded_one(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    staff = await set_up(service, db)
+    event_id = "0e6f9ba2-6a0c-4c47-9d1c-3f6d2a1b7e55"
+    first = {**training("I5", "2025-03-04", [("p-1", "clu-at", "6")]), "event_id": event_id}
+    assert (await service.post(EVENTS, json=first, headers=staff)).status_code == 201
+    before = await log_length(db)
+    new = training("J1", "2025-03-05", [("p-1", "clu-at", "6")])
+    mixed = await service.post(EVENTS, json=[new, first], headers=staff)
+    assert mixed.status_code == 409, mixed.text
+    body = problem_of(mixed)
+    assert body["errors"][0]["field"] == "[1].event_id"
+    assert event_id in body["detail"] and "None" not in body["detail"] and "[0]" in body["detail"]
+    changed = {**first, "data": {**first["data"], "topic": "green"}}
+    other = await service.post(EVENTS, json=[new, changed], headers=staff)
+    assert other.status_code == 409 and problem_of(other)["errors"][0]["field"] == "[1].event_id"
+    assert await log_length(db) == before
+    # The same event alone again is a replay: its original position, nothing written.
+    again = await service.post(EVENTS, json=first, headers=staff)
+    assert again.status_code in (200, 201) and await log_length(db) == before
