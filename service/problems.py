@@ -142,6 +142,18 @@ def _http(request: Request[Any, Any, Any], error: HTTPException) -> Response[byt
         return _validation(request, error)
     status = error.status_code
     headers = dict(error.headers or {})
+    if status == 413:
+        limit = request.app.request_max_body_size
+        message = f"the body is larger than the {limit} bytes this service accepts" if limit else "too large"
+        return problem_response(
+            413, message, [FieldProblem("body", message)], headers=headers, kind="body-too-large"
+        )
+    if status == 400:
+        # Litestar's own 400s before any handler ran: a body that is not JSON, say.
+        message = str(error.detail)
+        return problem_response(
+            400, message, [FieldProblem("body", message)], headers=headers, kind="invalid-request"
+        )
     return problem_response(status, str(error.detail), headers=headers)
 
 

@@ -224,3 +224,18 @@ async def test_an_empty_idempotency_key_is_refused_naming_the_header(
     problem = response.json()
     assert problem["errors"][0]["field"] == "Idempotency-Key"
     assert problem["detail"].startswith("Idempotency-Key: ")
+
+
+async def test_a_body_that_is_not_json_and_a_body_too_large_name_the_body(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await bearer(db, "admin")
+    headers = {**admin, "Content-Type": "application/json"}
+    truncated = await service.post("/api/v1/projects", content=b'{"type":', headers=headers)
+    assert truncated.status_code == 400, truncated.text
+    assert truncated.headers["content-type"].startswith("application/problem+json")
+    assert truncated.json()["errors"][0]["field"] == "body"
+    huge = await service.post("/api/v1/projects", content=b" " * (2 * 1024 * 1024), headers=headers)
+    assert huge.status_code == 413, huge.text
+    body = huge.json()
+    assert body["errors"][0]["field"] == "body" and "bytes" in body["detail"]
