@@ -70,8 +70,10 @@ class TokenRequestError(ValueError):
 
 
 SECRET_PREFIX = "il_"
+SESSION_PREFIX = "ils_"
 # token_urlsafe(32): 32 random bytes, unpadded urlsafe base64.
 _SECRET = re.compile(r"^il_[A-Za-z0-9_-]{43}$")
+_SESSION_SECRET = re.compile(r"^ils_[A-Za-z0-9_-]{43}$")
 # Names go into every event's metadata and onto command lines: keep them plain.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 
@@ -91,6 +93,17 @@ LIST_TOKENS = """
 SELECT token_id, name, role, projects, created_at, revoked_at
   FROM access_tokens ORDER BY created_at, name
 """
+INSERT_SESSION = """
+INSERT INTO sessions (secret_hash, token_id, expires_at) VALUES ($1, $2, now() + $3::interval)
+"""
+FIND_LIVE_SESSION = """
+SELECT t.token_id, t.name, t.role, t.projects, s.secret_hash
+  FROM sessions s JOIN access_tokens t ON t.token_id = s.token_id
+ WHERE s.secret_hash = $1 AND s.ended_at IS NULL AND s.expires_at > now() AND t.revoked_at IS NULL
+"""
+END_SESSION = """
+UPDATE sessions SET ended_at = now() WHERE secret_hash = $1 AND ended_at IS NULL
+"""
 
 
 def secret_hash(secret: str) -> bytes:
@@ -106,10 +119,12 @@ def _uuid_or_none(text: str) -> uuid.UUID | None:
 
 
 class TokenStore:
-    """Create, revoke, list and check access tokens in the `access_tokens` table.
+    """Create, revoke, list and check access tokens in the `access_tokens` table, and the
+    dashboard sessions signed in with them in `sessions`.
 
-    Nothing is cached: every request reads its token's row (one unique-index probe), so a revoke
-    takes effect on the very next request, in every process.
+    Nothing is cached: every request reads its token's row (one unique-index probe; a session adds
+    one primary-key probe), so a revoke or a sign-out takes effect on the very next request, in
+    every process.
     """
 
     def __init__(self, db: Executor) -> None:
@@ -159,10 +174,30 @@ class TokenStore:
         """The live token with this secret, or None (unknown, malformed or revoked)."""
         if not _SECRET.match(secret):
             return None
-        digest = secret_hash(secret)
+        return await self._principal(FIND_LIVE_TOKEN, secret_hash(secret))
+
+    async def open_session(self, principal: Principal, lifetime: dt.timedelta) -> str:
+        """Start a dashboard session for this token; return its secret (for the cookie only)."""
+        secret = SESSION_PREFIX + secrets.token_urlsafe(32)
+        await self._db.execute(INSERT_SESSION, secret_hash(secret), principal.token_id, lifetime)
+        return secret
+
+    async def authenticate_session(self, secret: str) -> Principal | None:
+        """The token of the live session with this secret, or None (unknown, malformed, ended,
+        expired, or its token revoked)."""
+        if not _SESSION_SECRET.match(secret):
+            return None
+        return await self._principal(FIND_LIVE_SESSION, secret_hash(secret))
+
+    async def end_session(self, secret: str) -> None:
+        """End the session with this secret, if there is one (signing out)."""
+        if _SESSION_SECRET.match(secret):
+            await self._db.execute(END_SESSION, secret_hash(secret))
+
+    async def _principal(self, query: str, digest: bytes) -> Principal | None:
         # The index probe compares hashes of the caller's input, so its timing tells nothing about
         # any stored secret; the constant-time compare keeps that true whatever finds the row.
-        row = await self._db.fetchrow(FIND_LIVE_TOKEN, digest)
+        row = await self._db.fetchrow(query, digest)
         if row is None or not hmac.compare_digest(bytes(row["secret_hash"]), digest):
             return None
         return Principal(
@@ -219,15 +254,23 @@ def _unauthenticated(detail: str, *, invalid: bool) -> NotAuthorizedException:
     return NotAuthorizedException(detail=detail, headers={"WWW-Authenticate": challenge})
 
 
-def presented_secret(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    """The token the caller sent: `Authorization: Bearer …`, else the dashboard's session cookie."""
+class Credential(msgspec.Struct, frozen=True, kw_only=True):
+    """What the caller sent to authenticate: a token, or a dashboard session's secret."""
+
+    secret: str
+    session: bool  # from the session cookie, not the Authorization header
+
+
+def presented_secret(connection: ASGIConnection[Any, Any, Any, Any]) -> Credential | None:
+    """What the caller sent: `Authorization: Bearer <token>`, else the dashboard's session cookie."""
     header = connection.headers.get("authorization")
     if header is not None:
         scheme, _, secret = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise _unauthenticated("the Authorization header must be `Bearer <token>`", invalid=True)
-        return secret.strip()
-    return connection.cookies.get(SESSION_COOKIE)
+        return Credential(secret=secret.strip(), session=False)
+    cookie = connection.cookies.get(SESSION_COOKIE)
+    return None if cookie is None else Credential(secret=cookie, session=True)
 
 
 def token_store(app: Litestar) -> TokenStore:
@@ -238,19 +281,27 @@ def token_store(app: Litestar) -> TokenStore:
     return tokens
 
 
+async def authenticate_credential(app: Litestar, credential: Credential) -> Principal | None:
+    """The Principal behind a token or a session secret, or None when it is not live."""
+    tokens = token_store(app)
+    if credential.session:
+        return await tokens.authenticate_session(credential.secret)
+    return await tokens.authenticate(credential.secret)
+
+
 class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     """Turn the request's bearer token into `request.user` (a Principal), or answer 401."""
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        """Look the presented token up; missing, unknown or revoked tokens are refused."""
-        secret = presented_secret(connection)
-        if secret is None:
+        """Look the presented token or session up; missing, unknown, ended or revoked are refused."""
+        credential = presented_secret(connection)
+        if credential is None:
             raise _unauthenticated(
                 "an access token is required: send `Authorization: Bearer <token>`", invalid=False
             )
-        principal = await token_store(connection.app).authenticate(secret)
+        principal = await authenticate_credential(connection.app, credential)
         if principal is None:
             raise _unauthenticated("the access token is not valid or has been revoked", invalid=True)
         # `auth` holds the token id, never the secret, so nothing downstream can leak it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
@@ -268,13 +269,20 @@ async def test_a_revoked_token_is_refused_on_the_next_request(
     assert_problem(await client.get("/api/v1/projects/alpha/events", headers=headers), 401)
 
 
-async def test_the_dashboard_session_cookie_carries_the_same_token(
+async def test_the_dashboard_session_cookie_carries_a_session_of_the_token_never_the_token(
     client: httpx.AsyncClient, tokens: TokenStore
 ) -> None:
-    _, secret = await tokens.create(Role.STAFF, ["alpha"])
+    made, secret = await tokens.create(Role.STAFF, ["alpha"])
     client.cookies.set("impactlog_session", secret)
-    response = await client.get("/api/v1/projects/alpha/events")
-    assert response.status_code == 200
+    assert_problem(await client.get("/api/v1/projects/alpha/events"), 401)
+    session = await tokens.open_session(made, dt.timedelta(hours=1))
+    assert await tokens.authenticate_session(session) == made
+    assert await tokens.authenticate(session) is None  # a session is not a token
+    client.cookies.set("impactlog_session", session)
+    assert (await client.get("/api/v1/projects/alpha/events")).status_code == 200
+    await tokens.end_session(session)
+    assert await tokens.authenticate_session(session) is None
+    assert_problem(await client.get("/api/v1/projects/alpha/events"), 401)
 
 
 async def test_health_needs_no_token(client: httpx.AsyncClient) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import hashlib
 import html.parser
 import io
 import re
@@ -169,7 +170,8 @@ async def test_signing_in_sets_a_strict_http_only_session_cookie_and_opens_the_d
         # One project: straight to its dashboard.
         assert answer.status_code == 303 and answer.headers["location"] == DASHBOARD
         cookie = answer.headers["set-cookie"]
-        assert cookie.startswith(f"{SESSION_COOKIE}={secret_of(funder)};")
+        assert cookie.startswith(f"{SESSION_COOKIE}=ils_")
+        assert secret_of(funder) not in cookie  # a session's own secret, never the token
         assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and "Path=/" in cookie
         assert "Max-Age=28800" in cookie
         assert "Secure" not in cookie  # plain http on a test host: a Secure cookie would be dropped
@@ -212,21 +214,75 @@ async def test_a_wrong_token_shows_the_form_again_and_a_cross_site_post_is_refus
             assert forged.status_code == 403 and "set-cookie" not in forged.headers, headers
 
 
-async def test_signing_out_drops_the_cookie_and_a_revoked_token_ends_the_session(db: Database) -> None:
+async def signed_in_cookie(service: httpx.AsyncClient, token: str) -> str:
+    """Sign in with `token`; the session cookie's value the browser now holds."""
+    answer = await sign_in(service, token)
+    assert answer.status_code == 303
+    return service.cookies[SESSION_COOKIE]
+
+
+async def assert_cookie_refused(service: httpx.AsyncClient, cookie: str) -> None:
+    """`cookie`, sent again as a copied cookie would be: login redirect for pages, 401 for the API."""
+    service.cookies.clear()
+    service.cookies.set(SESSION_COOKIE, cookie)
+    page = await service.get(DASHBOARD, headers=HTML)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    api = await service.get(f"{API}/indicators")
+    assert api.status_code == 401 and api.headers["www-authenticate"].startswith("Bearer")
+    service.cookies.clear()
+
+
+async def test_a_session_cookie_opens_the_pages_and_the_api_as_its_token(db: Database) -> None:
     async with dashboard_service(db) as service:
         await demo_project(service)
         funder = await bearer(db, "funder", "demo", name="officer")
-        await sign_in(service, secret_of(funder))
+        cookie = await signed_in_cookie(service, secret_of(funder))
+        assert cookie != secret_of(funder) and cookie.startswith("ils_")
+        assert (await service.get(DASHBOARD, headers=HTML)).status_code == 200
+        assert (await service.get(f"{API}/indicators")).status_code == 200
+        assert (await service.get(f"{API}/events")).status_code == 403  # still a funder's token
+        # The database keeps the secret's hash, never the secret or the token.
+        stored = await db.pool.fetchval("SELECT secret_hash FROM sessions")
+        assert bytes(stored) == hashlib.sha256(cookie.encode()).digest()
+
+
+async def test_signing_out_ends_the_session_on_the_server_so_a_copied_cookie_stops_working(
+    db: Database,
+) -> None:
+    async with dashboard_service(db) as service:
+        await demo_project(service)
+        funder = await bearer(db, "funder", "demo", name="officer")
+        cookie = await signed_in_cookie(service, secret_of(funder))
         assert (await service.get(DASHBOARD, headers=HTML)).status_code == 200
         out = await service.post("/logout", headers={"Origin": "http://impactlog.test"})
         assert out.status_code == 303 and out.headers["location"] == "/login?signed_out=1"
         assert "Max-Age=0" in out.headers["set-cookie"]
         assert (await service.get(DASHBOARD, headers=HTML)).status_code == 303
-        # A revoked token stops working on the next page, cookie or not.
-        await sign_in(service, secret_of(funder))
+        await assert_cookie_refused(service, cookie)
+        # The token itself still works, and signs in again.
+        assert (await service.get(DASHBOARD, headers={**funder, **HTML})).status_code == 200
+        assert await signed_in_cookie(service, secret_of(funder)) != cookie
+
+
+async def test_a_revoked_token_ends_its_sessions(db: Database) -> None:
+    async with dashboard_service(db) as service:
+        await demo_project(service)
+        funder = await bearer(db, "funder", "demo", name="officer")
+        cookie = await signed_in_cookie(service, secret_of(funder))
         await service.app.state.tokens.revoke("officer")  # type: ignore[attr-defined]
-        again = await service.get(DASHBOARD, headers=HTML)
-        assert again.status_code == 303 and again.headers["location"].startswith("/login")
+        await assert_cookie_refused(service, cookie)
+
+
+async def test_an_expired_session_stops_working(db: Database) -> None:
+    async with dashboard_service(db) as service:
+        await demo_project(service)
+        funder = await bearer(db, "funder", "demo", name="officer")
+        cookie = await signed_in_cookie(service, secret_of(funder))
+        await db.pool.execute(
+            "UPDATE sessions SET created_at = now() - interval '9 hours', "
+            "expires_at = now() - interval '1 hour'"
+        )
+        await assert_cookie_refused(service, cookie)
 
 
 async def test_a_link_followed_from_another_site_reloads_once_from_our_origin(db: Database) -> None:

@@ -1,16 +1,20 @@
-"""Signing people in to the pages: a token entered once becomes a session cookie.
+"""Signing people in to the pages: a token entered once opens a server-side session.
 
-The cookie (service.auth.SESSION_COOKIE) holds the access token itself, so a page request is
-authenticated exactly like an API call — one lookup in the token table, revocation effective on
-the next request — and pages also accept ``Authorization: Bearer`` for scripts and monitoring.
-Because the cookie is a bearer secret it is:
+Signing in checks the token and stores a session row (table ``sessions``) under the sha256 of a
+fresh random secret; the cookie (service.auth.SESSION_COOKIE) carries that secret, never the
+access token. A request with the cookie is authenticated through its session to its token: the
+session must not be ended or expired and the token not revoked, so signing out (which ends the
+row) and revoking the token both take effect on the next request, wherever the cookie was copied.
+Pages also accept ``Authorization: Bearer`` for scripts and monitoring. Because the cookie is
+still a bearer secret for as long as its session lives it is:
 
 - HttpOnly: no script can read it (and the pages run no script at all);
 - SameSite=Strict: the browser never sends it with a request started by another site, so no
   other site can make a signed-in browser fetch a page or submit a form as the user (CSRF);
 - Secure when the request came over TLS (directly, or through a proxy uvicorn trusts), so it
   never travels in clear there; on http://127.0.0.1 a Secure cookie would not be kept;
-- limited to SESSION_HOURS; the token behind it may live longer, signing in again costs a paste.
+- limited to SESSION_HOURS, in the browser and in its row; the token behind it may live longer,
+  signing in again costs a paste.
 
 The login form itself is posted before any session exists, so SameSite cannot protect it: a
 foreign page could post *its own* token and sign the victim in as someone else (login CSRF).
@@ -24,6 +28,7 @@ login page rather than a 401 document.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -37,7 +42,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect
 
-from service.auth import SESSION_COOKIE, Principal, presented_secret, token_store
+from service.auth import SESSION_COOKIE, Principal, authenticate_credential, presented_secret, token_store
 from service.dashboard.rendering import render_page
 
 SESSION_HOURS = 8
@@ -125,19 +130,19 @@ def same_origin_post(request: Request[Any, Any, Any]) -> bool:
 
 
 async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: the caller's session cookie or bearer token is a live token (request.user is set).
+    """Guard: the caller's session cookie or bearer token is live (request.user is set).
 
     A bad bearer token is a 401 (a script should fail loudly); a missing or stale cookie is a
     SignInRequired, which pages answer with the login page.
     """
     if isinstance(connection.scope.get("user"), Principal):
         return  # the API middleware ran on this route and authenticated already
-    secret = presented_secret(connection)  # 401 for a malformed Authorization header
-    if secret is None:
+    credential = presented_secret(connection)  # 401 for a malformed Authorization header
+    if credential is None:
         raise SignInRequired
-    principal = await token_store(connection.app).authenticate(secret)
+    principal = await authenticate_credential(connection.app, credential)
     if principal is None:
-        if connection.headers.get("authorization") is not None:
+        if not credential.session:
             raise NotAuthorizedException(
                 detail="the access token is not valid or has been revoked",
                 headers={"WWW-Authenticate": 'Bearer realm="impactlog", error="invalid_token"'},
@@ -188,7 +193,7 @@ async def login(
     request: Request[Any, Any, Any],
     data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[Any]:
-    """Check the pasted token; on success set the session cookie and go where the user was going."""
+    """Check the pasted token; on success open a session, set its cookie and go where the user was going."""
     target = safe_next(data.next)
     if not same_origin_post(request):
         raise PermissionDeniedException(detail="sign-in forms are accepted from this site's own pages only")
@@ -204,16 +209,20 @@ async def login(
     if target == PROJECTS_PATH and len(principal.projects) == 1:
         (only,) = principal.projects
         target = f"/projects/{quote(only, safe='')}/dashboard"
+    session = await token_store(request.app).open_session(principal, dt.timedelta(hours=SESSION_HOURS))
     response: Response[Any] = Redirect(target, status_code=303)
-    response.set_cookie(session_cookie(request, secret))
+    response.set_cookie(session_cookie(request, session))
     return response
 
 
 @post(LOGOUT_PATH, include_in_schema=False, status_code=303)
 async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Drop the session cookie (the token itself stays valid until revoked)."""
+    """End the session and drop its cookie (the token itself stays valid until revoked)."""
     if not same_origin_post(request):
         raise PermissionDeniedException(detail="sign-out forms are accepted from this site's own pages only")
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        await token_store(request.app).end_session(session)
     response: Response[Any] = Redirect(f"{LOGIN_PATH}?signed_out=1", status_code=303)
     response.set_cookie(cleared_cookie(request))
     return response
