@@ -20,12 +20,15 @@ import msgspec
 import pytest
 from click.testing import CliRunner
 
+from events.admission import WriteModelAdmission
 from events.catalog import EncryptedPii
 from events.integrity import verify_chain
 from events.read import iterate_log, read_head
+from events.store import EventStore
 from indicators import evaluate_all, suppress_for_funders
 from indicators.log_view import LogEntry, log_entry
 from indicators.results import canonical_json
+from service.commands import EventCommand
 from service.participant_cli import participant
 from service.personal_data import (
     ANOTHER_PARTICIPANT,
@@ -36,6 +39,7 @@ from service.personal_data import (
     finish_erasures,
     unseal,
 )
+from service.recording import Recorder
 from tests.conftest import Database, bearer, running_service
 from tests.story import REGISTRATION, founding_events, training
 from tests.story import participant as pseudonymous
@@ -337,7 +341,11 @@ async def test_erasure_destroys_the_key_and_leaves_chain_kpis_and_published_snap
             "signature": hashlib.sha256(published).hexdigest(),
         },
     }
-    assert (await service.post(EVENTS, json=snapshot, headers=people.staff)).status_code == 201
+    # The API's general path refuses a SnapshotPublished; the publisher writes to the store.
+    refused = await service.post(EVENTS, json=snapshot, headers=people.staff)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "type"
+    direct = Recorder(EventStore(db.pool, admission=WriteModelAdmission()))
+    await direct.record(PROJECT, [msgspec.convert(snapshot, EventCommand)], actor={"actor": "publisher"})
     before = evaluate_all(await log_entries(db))
     assert before.figure("O3").total.value == 2  # p-1 and p-zk are cluster staff who attended
 

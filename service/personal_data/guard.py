@@ -130,7 +130,8 @@ async def foreign_claims(
 
 
 class VaultCheckedRecorder(Recorder):
-    """A Recorder that admits personal-data claims only as the vault made them (see `foreign_claims`).
+    """A Recorder that admits personal-data claims only as the vault made them (see `foreign_claims`),
+    and snapshot announcements only from the publisher (which appends through the store).
 
     Everything else is the Recorder's: the same validation, paths and all-or-nothing append.
     """
@@ -147,6 +148,14 @@ class VaultCheckedRecorder(Recorder):
         """Refuse forged personal-data events (422 naming the field), then record as usual."""
         model = await self.admission.catch_up(self.store.pool, project_id)
         problems = await foreign_claims(PersonalDataVault(self.store.pool), project_id, commands, model)
+        # Only the snapshot publisher announces a snapshot (it stores and signs the document
+        # first): a SnapshotPublished sent as an event would show funders a report nobody made.
+        problems += [
+            (index, "type", "SnapshotPublished is recorded by the publisher: POST …/snapshots")
+            for index, command in enumerate(commands)
+            if command.type == "SnapshotPublished"
+        ]
+        problems.sort(key=lambda problem: problem[0])
         if problems:
             raise CommandRejected([(f"[{i}].{path}" if indexed else path, m) for i, path, m in problems])
         return await super().record(
