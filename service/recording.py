@@ -14,6 +14,7 @@ same key is safe.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -111,6 +112,17 @@ class Recorder:
             raise CommandRejected(
                 [(_path(prefix(i), path), message) for i, path, message in rejected.problems]
             ) from rejected
+
+    async def check(self, project_id: str, command: EventCommand, *, actor: dict[str, Any]) -> None:
+        """Refuse (CommandRejected, unindexed paths) a command the log would refuse now; writes
+        nothing. For work that must not start for a doomed event (issuing a vault key); the
+        append checks everything again under the head lock."""
+        model = await self.admission.catch_up(self.store.pool, project_id)
+        event = self._prepared(None, command, actor, {}, model.events)
+        assert isinstance(event.data, EventPayload)
+        found = model.problems(event.data, event.occurred_on or dt.date.min, command.partner_org_id)
+        if found:
+            raise CommandRejected([(p.field_path, p.message) for p in found])
 
     def _prepared(
         self,

@@ -185,9 +185,8 @@ async def test_errors_never_echo_a_personal_field(service: httpx.AsyncClient, db
     response = await service.post(PARTICIPANTS, json=unknown_org, headers=people.staff)
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "data.org_id"
     assert all(value not in response.text for value in ZOFIA.values())
-    assert (
-        await PersonalDataVault(db.pool).key_of(PROJECT, "p-zk") is not None
-    )  # a key, no ciphertext anywhere
+    # Refused before the vault made a key: nothing is written.
+    assert await PersonalDataVault(db.pool).key_of(PROJECT, "p-zk") is None
 
 
 async def test_the_general_event_path_refuses_pii_the_vault_did_not_seal(
@@ -505,3 +504,20 @@ async def test_the_cli_exports_and_erases_a_participant(
     assert events[-1]["type"] == "ParticipantErased" and events[-1]["metadata"]["actor"].startswith("cli:")
     missing = await asyncio.to_thread(invoke, "erase", "--project", PROJECT, "--participant", "p-404")
     assert missing.exit_code == 1 and "p-404" in missing.output
+
+
+async def test_a_refused_registration_leaves_nothing_in_the_vault(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    people = await set_up_project(service, db)
+    unknown_org = {**enrolment("p-ghost"), "org_id": "ghost"}
+    refused = await service.post(PARTICIPANTS, json=unknown_org, headers=people.staff)
+    assert refused.status_code == 422 and "data.org_id" in refused.text, refused.text
+    too_early = {**enrolment("p-early"), "occurred_on": "2020-01-01"}
+    refused = await service.post(PARTICIPANTS, json=too_early, headers=people.staff)
+    assert refused.status_code == 422 and "occurred_on" in refused.text, refused.text
+    assert await db.pool.fetchval("SELECT count(*) FROM participant_keys") == 0
+    assert ZOFIA["name"] not in await all_stored_text(db)
+    # The same person with a valid organisation is registered as usual.
+    await register(service, people, "p-ghost")
+    assert await db.pool.fetchval("SELECT count(*) FROM participant_keys") == 1

@@ -250,30 +250,41 @@ async def register_participant(
         replay = await _earlier_registration(recorder, project_id, enrolment)
         if replay is not None:
             return replay
+        # A registration the rules refuse (unknown organisation, a date outside the project)
+        # is refused before a key is made for it: nothing is written.
+        await recorder.check(project_id, _registration(enrolment, pii=None), actor=actor)
         key = await vault.issue_key(project_id, pid)
         if key.erased:
             raise ParticipantConflict(f"participant {pid!r} was erased; register the person under a new id")
-        command = EventCommand(
-            type="ParticipantRegistered",
-            occurred_on=enrolment.occurred_on or dt.date.today(),
-            partner_org_id=enrolment.partner_org_id,
-            stream=f"participant-{pid}",
-            # A concurrent registration of the same id loses here and is compared on the retry.
-            expected_version=0,
-            data={
-                "participant_id": pid,
-                "org_id": enrolment.org_id,
-                "role": enrolment.role,
-                "gender": enrolment.gender,
-                "pii": msgspec.to_builtins(vault.seal(key, enrolment.fields())),
-            },
-        )
+        command = _registration(enrolment, pii=msgspec.to_builtins(vault.seal(key, enrolment.fields())))
         try:
             (appended,) = await recorder.record(project_id, [command], actor=actor, indexed=False)
         except WrongExpectedVersion:
             continue
         return Registration(participant_id=pid, key_id=key.key_id, event=appended, replayed=False)
     raise ParticipantConflict(f"participant {pid!r} is being registered concurrently; try again")
+
+
+def _registration(enrolment: Enrolment, pii: Any) -> EventCommand:
+    """The ParticipantRegistered of an enrolment, with `pii` as sealed by the vault (or none)."""
+    pid = enrolment.participant_id
+    data: dict[str, Any] = {
+        "participant_id": pid,
+        "org_id": enrolment.org_id,
+        "role": enrolment.role,
+        "gender": enrolment.gender,
+    }
+    if pii is not None:
+        data["pii"] = pii
+    return EventCommand(
+        type="ParticipantRegistered",
+        occurred_on=enrolment.occurred_on or dt.date.today(),
+        partner_org_id=enrolment.partner_org_id,
+        stream=f"participant-{pid}",
+        # A concurrent registration of the same id loses here and is compared on the retry.
+        expected_version=0,
+        data=data,
+    )
 
 
 async def _earlier_registration(
