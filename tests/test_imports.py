@@ -181,6 +181,19 @@ async def test_the_same_file_twice_is_a_no_op(service: httpx.AsyncClient, staff:
     assert same_rows.json()["unchanged"] == 2 and await head(service, staff) == position
 
 
+async def test_the_same_file_sent_four_times_at_once_is_imported_once(
+    service: httpx.AsyncClient, staff: dict[str, str]
+) -> None:
+    content = xlsx(GOOD_ROWS)
+    before = await head(service, staff)
+    answers = await asyncio.gather(*(upload(service, staff, content) for _ in range(4)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 200, 200, 201], [a.text for a in answers]
+    created = next(a for a in answers if a.status_code == 201).json()
+    assert {a.json()["first_position"] for a in answers} == {created["first_position"]}
+    assert await head(service, staff) == before + created["events"]
+
+
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""

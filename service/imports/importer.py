@@ -77,7 +77,8 @@ ON CONFLICT (project_id, import_id) DO NOTHING
 """
 FINISH_IMPORT = """
 UPDATE imports SET status = 'done', first_position = $3, last_position = $4, finished_at = now()
- WHERE project_id = $1 AND import_id = $2
+ WHERE project_id = $1 AND import_id = $2 AND status <> 'done'
+RETURNING import_id
 """
 ABANDON_IMPORT = "DELETE FROM imports WHERE project_id = $1 AND import_id = $2 AND status = 'pending'"
 
@@ -115,9 +116,10 @@ class ImportLedger:
             START_IMPORT, project_id, import_id, kind, file_name, data_rows, list(event_ids), actor
         )
 
-    async def finish(self, project_id: str, import_id: str, first: int | None, last: int | None) -> None:
-        """The events are in the log at first..last."""
-        await self.db.execute(FINISH_IMPORT, project_id, import_id, first, last)
+    async def finish(self, project_id: str, import_id: str, first: int | None, last: int | None) -> bool:
+        """The events are in the log at first..last; False when another request (the same file
+        sent twice at once, both appends answered by the one the store kept) finished it first."""
+        return await self.db.fetchval(FINISH_IMPORT, project_id, import_id, first, last) is not None
 
     async def abandon(self, project_id: str, import_id: str) -> None:
         """Forget a pending import the Recorder refused (nothing of it was written)."""
@@ -212,8 +214,18 @@ async def import_file(
         await ledger.abandon(project_id, import_id)
         raise refused_by_recorder(plan, commands, rejected.problems) from rejected
     first, last = appended[0].position, appended[-1].position
-    await ledger.finish(project_id, import_id, first, last)
+    finished_here = await ledger.finish(project_id, import_id, first, last)
     report("recorded", len(appended), len(appended))
+    if not finished_here:
+        # The same file imported by a concurrent request: its events were appended once (the
+        # store answered this request's append with theirs); say so rather than "imported".
+        return msgspec.structs.replace(
+            outcome,
+            status="already_imported",
+            unchanged=len(appended),
+            first_position=first,
+            last_position=last,
+        )
     return msgspec.structs.replace(
         outcome, status="imported", events=len(appended), first_position=first, last_position=last
     )
