@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import Callable, Iterator, Sequence
 
 import asyncpg
@@ -39,6 +38,7 @@ import msgspec
 
 from events.connection import Connection, Executor
 from events.read import read_head
+from indicators.collector import collector_paused
 from indicators.log_view import LogEntry, log_entry
 from projections.checkpoints import lock_checkpoint, set_checkpoint
 from projections.keyed import KeyedProjection
@@ -91,7 +91,8 @@ async def rebuild_from_zero(
     """
     ledgers = [Ledger(projection) for projection in projections]
     scan = _LogScan(projections, ledgers, project_id, max(window, MIN_WINDOW))
-    with paused_gc():
+    # Shared with the KPI engine's pause (one count for both: they may overlap in a process).
+    with collector_paused():
         head = await read_head(connection, project_id)
         position = await scan.fold(
             reader or connection, 0, head.position if head is not None else 0, progress
@@ -223,26 +224,3 @@ class _LogScan:
             entry: LogEntry = log_entry(recorded_event(row))
             for ledger in ledgers[entry.type]:
                 ledger.fold(entry)
-
-
-class _GcPauses:
-    """Pauses of the cyclic garbage collector, which may overlap (several runners rebuilding at
-    once in one process): it runs again when the last one ends, if it ran before the first."""
-
-    depth = 0
-    was_enabled = False
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector (reference counting still frees what dies)."""
-    if _GcPauses.depth == 0:
-        _GcPauses.was_enabled = gc.isenabled()
-        gc.disable()
-    _GcPauses.depth += 1
-    try:
-        yield
-    finally:
-        _GcPauses.depth -= 1
-        if _GcPauses.depth == 0 and _GcPauses.was_enabled:
-            gc.enable()
