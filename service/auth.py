@@ -101,6 +101,10 @@ SELECT t.token_id, t.name, t.role, t.projects, s.secret_hash
   FROM sessions s JOIN access_tokens t ON t.token_id = s.token_id
  WHERE s.secret_hash = $1 AND s.ended_at IS NULL AND s.expires_at > now() AND t.revoked_at IS NULL
 """
+# Ended or expired sessions are kept a while (when did that browser last sign in?), then go.
+PURGE_OLD_SESSIONS = """
+DELETE FROM sessions WHERE expires_at < now() - interval '30 days'
+"""
 END_SESSION = """
 UPDATE sessions SET ended_at = now() WHERE secret_hash = $1 AND ended_at IS NULL
 """
@@ -179,6 +183,7 @@ class TokenStore:
     async def open_session(self, principal: Principal, lifetime: dt.timedelta) -> str:
         """Start a dashboard session for this token; return its secret (for the cookie only)."""
         secret = SESSION_PREFIX + secrets.token_urlsafe(32)
+        await self._db.execute(PURGE_OLD_SESSIONS)
         await self._db.execute(INSERT_SESSION, secret_hash(secret), principal.token_id, lifetime)
         return secret
 

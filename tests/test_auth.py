@@ -28,6 +28,7 @@ from service.auth import (
     administer,
     principal_of,
     read_log,
+    secret_hash,
     token_authentication,
     write_events,
 )
@@ -56,6 +57,22 @@ async def test_a_token_authenticates_until_it_is_revoked(tokens: TokenStore) -> 
     assert await tokens.revoke("anna") is True
     assert await tokens.authenticate(secret) is None
     assert await tokens.revoke("anna") is False  # revoked already
+
+
+async def test_sessions_expired_a_month_ago_are_purged_when_someone_signs_in(
+    tokens: TokenStore, db: Database
+) -> None:
+    made, _ = await tokens.create(Role.FUNDER, ["alpha"], name="funder")
+    old = await tokens.open_session(made, dt.timedelta(hours=8))
+    recent = await tokens.open_session(made, dt.timedelta(hours=8))
+    await db.pool.execute(
+        "UPDATE sessions SET created_at = now() - interval '41 days', expires_at = now() - interval '40 days'"
+        " WHERE secret_hash = $1",
+        secret_hash(old),
+    )
+    await tokens.open_session(made, dt.timedelta(hours=8))
+    kept = {bytes(r["secret_hash"]) for r in await db.pool.fetch("SELECT secret_hash FROM sessions")}
+    assert secret_hash(old) not in kept and secret_hash(recent) in kept and len(kept) == 2
 
 
 async def test_a_token_can_be_revoked_by_its_id(tokens: TokenStore) -> None:
