@@ -74,6 +74,7 @@ START_IMPORT = """
 INSERT INTO imports (project_id, import_id, kind, file_name, data_rows, event_ids, status, actor)
 VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)
 ON CONFLICT (project_id, import_id) DO NOTHING
+RETURNING import_id
 """
 FINISH_IMPORT = """
 UPDATE imports SET status = 'done', first_position = $3, last_position = $4, finished_at = now()
@@ -110,11 +111,13 @@ class ImportLedger:
         data_rows: int,
         event_ids: Sequence[uuid.UUID],
         actor: str,
-    ) -> None:
-        """Note the events about to be appended (kept as they are when a row exists already)."""
-        await self.db.execute(
+    ) -> bool:
+        """Note the events about to be appended (kept as they are when a row exists already);
+        whether this call made the row."""
+        made = await self.db.fetchval(
             START_IMPORT, project_id, import_id, kind, file_name, data_rows, list(event_ids), actor
         )
+        return made is not None
 
     async def finish(self, project_id: str, import_id: str, first: int | None, last: int | None) -> bool:
         """The events are in the log at first..last; False when another request (the same file
@@ -200,9 +203,14 @@ async def import_file(
     )
     name = str(actor.get("actor", "unknown"))
     event_ids = [c.event_id for c in commands if c.event_id is not None]
-    await ledger.start(project_id, import_id, sheet.layout.kind, file_name, len(sheet.rows), event_ids, name)
+    made = await ledger.start(
+        project_id, import_id, sheet.layout.kind, file_name, len(sheet.rows), event_ids, name
+    )
     if not commands:
-        await ledger.finish(project_id, import_id, None, None)
+        # Nothing new to append. Close the ledger row only if it is ours: one made by a request
+        # importing the same file right now is that request's to finish, with its positions.
+        if made:
+            await ledger.finish(project_id, import_id, None, None)
         return outcome
     metadata = {**actor, "import_id": import_id, "import_kind": sheet.layout.kind}
     report("recording", 0, len(commands))
