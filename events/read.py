@@ -40,7 +40,8 @@ SELECT project_id, position, encode(hash, 'hex') AS hash, last_recorded_at
 MAX_POSITION = 2**62
 
 
-def _recorded(row: asyncpg.Record) -> RecordedEvent:
+def recorded_event(row: asyncpg.Record) -> RecordedEvent:
+    """A row of `events` (every column, data and metadata as text) as a RecordedEvent."""
     return RecordedEvent(
         project_id=row["project_id"],
         position=row["position"],
@@ -69,7 +70,7 @@ async def read_log(
 ) -> list[RecordedEvent]:
     """Events of a project with position > `after` (and ≤ `up_to`), in position order."""
     rows = await connection.fetch(READ_LOG, project_id, after, up_to, limit)
-    return [_recorded(r) for r in rows]
+    return [recorded_event(r) for r in rows]
 
 
 async def iterate_log(
@@ -99,7 +100,7 @@ async def read_stream(
 ) -> list[RecordedEvent]:
     """Events of one stream from `from_version`, in stream order."""
     rows = await connection.fetch(READ_STREAM, project_id, stream_id, from_version, limit)
-    return [_recorded(r) for r in rows]
+    return [recorded_event(r) for r in rows]
 
 
 def _head(row: asyncpg.Record) -> LogHead:

@@ -37,7 +37,7 @@ import asyncpg
 import msgspec
 
 from events.connection import Connection, Executor
-from events.read import read_head
+from events.read import read_head, recorded_event
 from indicators.collector import collector_paused
 from indicators.log_view import LogEntry, log_entry
 from projections.checkpoints import lock_checkpoint, set_checkpoint
@@ -45,7 +45,7 @@ from projections.keyed import KeyedProjection
 from projections.ledger import Ledger
 from projections.partitions import claimed_build
 from projections.sessions import connection_lost
-from projections.sources import EVENT_COLUMNS, recorded_event
+from projections.sources import EVENT_COLUMNS
 
 # The rows of some event types in a window of positions, in log order.
 READ_WINDOW = f"""

@@ -11,11 +11,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable
 
-import asyncpg
-import msgspec
-
 from events.connection import Connection
-from events.envelope import RecordedEvent
+from events.read import recorded_event
 from indicators.log_view import log_entry
 from projections.ledger import Source
 
@@ -45,26 +42,6 @@ VOID_SOURCES = "UPDATE {table} SET live = false WHERE project_id = $1 AND positi
 ALL_KEYS = "SELECT DISTINCT key FROM {table} WHERE project_id = $1"
 
 SOURCE_COLUMNS = ("project_id", "position", "key", "event_id", "live")
-
-
-def recorded_event(row: asyncpg.Record) -> RecordedEvent:
-    """A row selected with EVENT_COLUMNS as the log's RecordedEvent."""
-    return RecordedEvent(
-        project_id=row["project_id"],
-        position=row["position"],
-        event_id=row["event_id"],
-        stream_id=row["stream_id"],
-        stream_version=row["stream_version"],
-        type=row["type"],
-        schema_version=row["schema_version"],
-        occurred_on=row["occurred_on"],
-        recorded_at=row["recorded_at"],
-        data=msgspec.Raw(row["data"].encode()),
-        metadata=msgspec.Raw(row["metadata"].encode()),
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-        tx_id=row["tx_id"],
-    )
 
 
 async def load_sources(
