@@ -243,3 +243,21 @@ async def test_metadata_and_occurred_on_are_kept(store: EventStore) -> None:
     assert event.occurred_on == dt.date(2025, 2, 18)
     assert event.decoded_metadata()["actor"] == "staff-at"
     assert event.type == "TrainingDelivered" and event.schema_version == 1
+
+
+async def test_rewriting_stream_versions_does_not_grow_the_streams_table(
+    store: EventStore, db: Database
+) -> None:
+    # Every append rewrites the version of each stream it touches; those updates must stay on
+    # their page (heap-only, pruned when the page is next read) rather than leave a dead tuple
+    # and an index entry behind on a new page for VACUUM to reclaim (autovacuum may be off).
+    await store.create_project("p")
+    await store.append("p", [training(f"s{n}") for n in range(1500)])
+    size = "SELECT pg_relation_size('streams')"
+    after_insert = await db.pool.fetchval(size)
+    for _ in range(3):
+        for first in range(0, 1500, 100):
+            await store.append("p", [training(f"s{n}") for n in range(first, first + 100)])
+    assert await db.pool.fetchval(size) == after_insert
+    versions = await db.pool.fetch("SELECT DISTINCT version FROM streams WHERE project_id = 'p'")
+    assert [row["version"] for row in versions] == [4]
