@@ -29,6 +29,7 @@ import msgspec
 import uvloop
 
 from events.admission import WriteModelAdmission
+from events.entries import LogEntry
 from events.read import read_head
 from events.store import EventStore
 from indicators import (
@@ -39,7 +40,6 @@ from indicators import (
     kpi_series,
     suppress_for_funders,
 )
-from indicators.log_view import LogEntry
 from indicators.snapshot_publisher import fresh_entries
 from service.demo import load_demo
 from service.recording import Recorder

@@ -45,9 +45,9 @@ import msgspec
 import uvloop
 
 from events.admission import WriteModelAdmission
+from events.entries import log_entry
 from events.read import iterate_log, read_head
 from events.store import EventStore
-from indicators.log_view import log_entry
 from projections import ProjectionService, default_projections, replay
 from projections.replay import DEFAULT_BATCH_SIZE, select_projections
 from projections.runner import DEFAULT_FAST_PATH_AFTER

@@ -11,7 +11,6 @@ Public API::
         (the log positions behind one figure, period and cell; evidence.py says what "behind" is)
     suppress_for_funders(result) -> the same type, cells with n < 5 withheld
     canonical_json(result) -> bytes  (what a snapshot hashes)
-    log_entry(recorded_event) -> LogEntry  (a stored row, payload decoded, partner from metadata)
     INDICATORS / FIGURES / CATALOG_VERSION  (the reference sheets, kpi_catalog.py)
 
 A figure is what is served: most indicators are one figure with the indicator's id; O9, O11, R3
@@ -21,12 +20,15 @@ A Series is one FigureResult (total, LoP target, breakdown by `by`, points whose
 by `by`) with the as-of position; ProjectIndicators holds every FigureResult, split by all of its
 dimensions, and the survey panel's response rate.
 
+The engine reads events.entries.LogEntry (a stored row, payload decoded, partner from metadata:
+``log_entry(recorded_event)``), the same entries the projections read.
+
 Modules: kpi_catalog (sheets as data), log_view (the fold: LogEntry → LogState as of P),
 outputs / outcomes / impact (formulas: state → contributions), dimensions (which cell a
 contribution falls in), aggregation (contributions → a figure), periods, targets, results (the
 served Structs), evaluate (the entry points), evidence (provenance), suppression, warm_fold (the
 fold of a log kept warm between queries: the head carried forward, earlier positions read off
-it), collector (the garbage collector paused while the engine runs).
+it); the engine pauses the garbage collector while it runs (events.collector).
 
 Interpretations (where DOMAIN.md (f) is silent)
 -----------------------------------------------
@@ -114,7 +116,6 @@ Numbers
 from indicators.evaluate import IndicatorQueryError, evaluate_all, kpi_series
 from indicators.evidence import Evidence, EvidenceQueryError, figure_evidence
 from indicators.kpi_catalog import CATALOG_VERSION, FIGURES, INDICATORS, FigureSheet, IndicatorSheet
-from indicators.log_view import LogEntry, log_entry
 from indicators.results import (
     Breakdown,
     Cell,
@@ -143,7 +144,6 @@ __all__ = [
     "FigureSheet",
     "IndicatorQueryError",
     "IndicatorSheet",
-    "LogEntry",
     "PanelSummary",
     "Period",
     "ProjectIndicators",
@@ -154,6 +154,5 @@ __all__ = [
     "evaluate_all",
     "figure_evidence",
     "kpi_series",
-    "log_entry",
     "suppress_for_funders",
 ]

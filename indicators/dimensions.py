@@ -17,7 +17,8 @@ import datetime as dt
 from collections.abc import Collection, Mapping
 
 from events.catalog import TrainingDelivered
-from indicators.log_view import UNKNOWN, Exchange, LiveEvent, LogState, P
+from events.entries import LiveEvent, P
+from indicators.log_view import UNKNOWN, Exchange, LogState
 
 Cells = dict[str, tuple[str, ...]]
 

@@ -18,6 +18,8 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Sequence
 
+from events.collector import collector_paused
+from events.entries import LogEntry
 from indicators import impact, outcomes, outputs
 from indicators.aggregation import (
     Contribution,
@@ -28,7 +30,6 @@ from indicators.aggregation import (
     measure_breakdowns,
     measure_cells,
 )
-from indicators.collector import collector_paused
 from indicators.impact import panel_summary
 from indicators.kpi_catalog import (
     CATALOG_VERSION,
@@ -38,7 +39,7 @@ from indicators.kpi_catalog import (
     FigureSheet,
     figure_sheet,
 )
-from indicators.log_view import LogEntry, LogState, resolve_as_of
+from indicators.log_view import LogState, resolve_as_of
 from indicators.periods import PERIOD_KINDS, Bucket, PeriodKind, period_buckets
 from indicators.results import (
     Breakdown,

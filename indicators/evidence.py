@@ -53,11 +53,12 @@ from collections.abc import Iterable
 
 import msgspec
 
+from events.collector import collector_paused
+from events.entries import LogEntry
 from indicators.aggregation import Contribution
-from indicators.collector import collector_paused
 from indicators.evaluate import IndicatorQueryError, contributions_within, query_sheet, state_as_of
 from indicators.kpi_catalog import FigureSheet
-from indicators.log_view import LogEntry, LogState
+from indicators.log_view import LogState
 from indicators.periods import PeriodKind, period_buckets
 
 

@@ -15,9 +15,10 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from events.catalog import SMESurveyResponseRecorded
+from events.entries import LiveEvent
 from indicators.aggregation import EXACT, HUNDRED, ONE, ZERO, Contribution, percentage
 from indicators.dimensions import cells, partner_of, place_and_sector
-from indicators.log_view import LiveEvent, LogState
+from indicators.log_view import LogState
 from indicators.results import PanelSummary
 
 Response = LiveEvent[SMESurveyResponseRecorded]

@@ -24,7 +24,7 @@ import datetime as dt
 import operator
 import uuid
 from collections.abc import Iterable
-from typing import Generic, TypeVar, cast
+from typing import TypeVar, cast
 
 import msgspec
 
@@ -51,12 +51,9 @@ from events.catalog import (
     TargetSet,
     TrainingDelivered,
     apply_correction,
-    decode_payload,
     event_type_of,
 )
-from events.envelope import RecordedEvent
-
-P = TypeVar("P", bound=EventPayload)
+from events.entries import LiveEvent, LogEntry, P, entry_position, in_utc, utc_day
 
 # A dimension value nobody recorded: an unregistered organisation, an anonymous respondent.
 UNKNOWN = "unknown"
@@ -64,63 +61,6 @@ SME_SIZE_CLASSES = frozenset({"micro", "small", "medium"})
 
 # (indicator_id, period_id, disaggregation_key) of a target or baseline.
 TargetKey = tuple[str, str, str | None]
-
-
-class LogEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """One row of a project's log with its payload already decoded (and upcast) by the catalog.
-
-    Not tracked by the garbage collector (gc=False: it refers to nothing that refers back to it),
-    so a million kept in memory do not slow every collection down."""
-
-    position: int
-    type: str
-    occurred_on: dt.date
-    recorded_at: dt.datetime
-    partner_org_id: str | None
-    event_id: uuid.UUID
-    payload: EventPayload
-
-    def __post_init__(self) -> None:
-        actual = event_type_of(self.payload)
-        if actual != self.type:
-            raise ValueError(
-                f"log entry {self.position}: type is {self.type!r} but the payload is a {actual}"
-            )
-
-
-def log_entry(event: RecordedEvent) -> LogEntry:
-    """A stored log row as the engine reads it: the payload decoded (and upcast) by the catalog,
-    the partner from the metadata's partner_org_id; a row stored without occurred_on (sign-offs,
-    snapshots) is dated by the UTC day it was recorded."""
-    metadata = event.decoded_metadata()
-    partner = metadata.get("partner_org_id")
-    return LogEntry(
-        position=event.position,
-        type=event.type,
-        occurred_on=event.occurred_on or _utc_day(event.recorded_at),
-        recorded_at=event.recorded_at,
-        partner_org_id=partner if isinstance(partner, str) else None,
-        event_id=event.event_id,
-        payload=decode_payload(event.type, bytes(event.data), event.schema_version),
-    )
-
-
-class LiveEvent(msgspec.Struct, Generic[P], frozen=True, kw_only=True, gc=False):
-    """A live event as it stands after its corrections: what the KPIs count (untracked by the
-    garbage collector, like LogEntry)."""
-
-    position: int
-    event_id: uuid.UUID
-    occurred_on: dt.date
-    partner_org_id: str | None
-    payload: P
-    # The live corrections applied to it, in log order (a skipped one changed nothing: not listed).
-    correction_positions: tuple[int, ...] = ()
-
-    @property
-    def sources(self) -> tuple[int, ...]:
-        """The log positions behind the event as it stands: its own and its applied corrections'."""
-        return (self.position, *self.correction_positions)
 
 
 class Organisation(msgspec.Struct, frozen=True, kw_only=True):
@@ -196,7 +136,7 @@ class LogState(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def as_of_date(self) -> dt.date | None:
         """The day of the last position read (UTC), which time-elapsed shares are measured at."""
-        return _utc_day(self.recorded_at) if self.recorded_at is not None else None
+        return utc_day(self.recorded_at) if self.recorded_at is not None else None
 
     def size_class(self, org_id: str, day: dt.date) -> str:
         """The organisation's size class in force on `day` ("unknown" if unregistered)."""
@@ -218,16 +158,7 @@ def resolve_as_of(entries: Iterable[LogEntry], as_of: int | dt.date | None) -> i
         moment = as_of
         return max((e.position for e in entries if e.recorded_at <= moment), default=0)
     day = as_of
-    return max((e.position for e in entries if _utc_day(e.recorded_at) <= day), default=0)
-
-
-def _in_utc(moment: dt.datetime) -> dt.datetime:
-    """A timestamp in UTC, so it is served (and hashed) one way; a naive one is left as given."""
-    return moment.astimezone(dt.UTC) if moment.tzinfo is not None else moment
-
-
-def _utc_day(moment: dt.datetime) -> dt.date:
-    return _in_utc(moment).date()
+    return max((e.position for e in entries if utc_day(e.recorded_at) <= day), default=0)
 
 
 @dataclasses.dataclass(slots=True)
@@ -312,11 +243,6 @@ def fold_log(entries: Iterable[LogEntry], as_of: int | None = None) -> LogState:
             break
         fold.read(entry)
     return fold.state()
-
-
-def entry_position(entry: LogEntry) -> int:
-    """An entry's log position (the key the log is read in)."""
-    return entry.position
 
 
 class LogFold:
@@ -478,7 +404,7 @@ def _state(events: tuple[LiveEvent[EventPayload], ...], last: LogEntry | None) -
     project = projects[-1].payload if projects else None
     return LogState(
         position=last.position if last is not None else 0,
-        recorded_at=_in_utc(last.recorded_at) if last is not None else None,
+        recorded_at=in_utc(last.recorded_at) if last is not None else None,
         project=project,
         events=events,
         by_type=indexed,

@@ -19,6 +19,7 @@ from events.catalog import (
     StrategyMilestoneReached,
     TrainingDelivered,
 )
+from events.entries import LiveEvent
 from indicators.aggregation import ONE, ZERO, Contribution
 from indicators.dimensions import (
     cells,
@@ -31,7 +32,7 @@ from indicators.dimensions import (
     session_cells,
     yes_no,
 )
-from indicators.log_view import UNKNOWN, LiveEvent, LogState
+from indicators.log_view import UNKNOWN, LogState
 from indicators.outputs import completed_exchanges
 from indicators.periods import add_months
 

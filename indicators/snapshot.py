@@ -24,9 +24,9 @@ from typing import Literal, get_args
 import msgspec
 
 from events.canonical import encode_canonical
-from indicators.collector import collector_paused
+from events.collector import collector_paused
+from events.entries import LogEntry
 from indicators.evaluate import evaluate_all
-from indicators.log_view import LogEntry
 from indicators.results import Period, ProjectIndicators
 from indicators.suppression import suppress_for_funders
 

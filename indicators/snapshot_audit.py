@@ -22,11 +22,11 @@ from typing import Literal
 import msgspec
 
 from events.connection import Executor
+from events.entries import LogEntry, log_entry
 from events.envelope import RecordedEvent
 from events.integrity import ChainReport, ChainVerifier
 from events.read import iterate_log, read_log
 from indicators.kpi_catalog import CATALOG_VERSION
-from indicators.log_view import LogEntry, log_entry
 from indicators.snapshot import (
     SnapshotDocument,
     SnapshotError,

@@ -29,9 +29,9 @@ import msgspec
 
 from events.catalog import ActivityRetracted, BaselineRecorded, CorrectionRecorded, TargetSet, payload_type
 from events.catalog.checks import OCCURRED_ON
+from events.entries import log_entry
 from events.envelope import RecordedEvent
 from indicators.kpi_catalog import FIGURES, INDICATOR_OF, INDICATORS
-from indicators.log_view import log_entry
 from indicators.results import Period
 from indicators.snapshot import SnapshotDocument
 from indicators.snapshot_compare import PANEL, FigureDifference, ValueChange

@@ -31,12 +31,12 @@ import msgspec
 from events.catalog import ProjectRegistered, SnapshotPublished
 from events.catalog.vocabulary import SnapshotKind as LoggedSnapshotKind
 from events.connection import Executor
+from events.entries import LogEntry, log_entry
 from events.envelope import NewEvent
 from events.errors import EventRejected, ProjectNotFound
 from events.read import iterate_log, read_log
 from events.store import EventStore
 from indicators.kpi_catalog import CATALOG_VERSION
-from indicators.log_view import LogEntry, log_entry
 from indicators.results import Period
 from indicators.snapshot import (
     CODE_VERSION,

@@ -20,8 +20,9 @@ import threading
 import uuid
 from collections.abc import Sequence
 
-from indicators.collector import collector_paused
-from indicators.log_view import LogEntry, LogFold, LogState, entry_position, fold_log
+from events.collector import collector_paused
+from events.entries import LogEntry, entry_position
+from indicators.log_view import LogFold, LogState, fold_log
 
 # A few projects' logs are kept warm; the least recently used is dropped first.
 WARM_LOGS = 2

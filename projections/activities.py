@@ -16,7 +16,7 @@ import msgspec
 from msgspec.structs import replace
 
 from events.catalog import CoachingSessionHeld, EventPayload, OutreachEventHeld, TrainingDelivered
-from indicators.log_view import LiveEvent, LogEntry
+from events.entries import LiveEvent, LogEntry
 from projections.keyed import DerivedTable, KeyedProjection, KeyView, Row
 
 _ACTIVITIES = (TrainingDelivered, CoachingSessionHeld, OutreachEventHeld)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 
 from events.connection import Executor
+from events.entries import LogEntry, log_entry
 from events.read import iterate_log
-from indicators.log_view import LogEntry, log_entry
 
 
 class DecodedLog:

@@ -27,7 +27,7 @@ from events.catalog import (
     ProjectRegistered,
 )
 from events.connection import Connection
-from indicators.log_view import LiveEvent, LogEntry
+from events.entries import LiveEvent, LogEntry
 from projections.keyed import DerivedTable, KeyedProjection, KeyView, Row, of_type
 from projections.sources import all_keys
 

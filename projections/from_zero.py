@@ -36,10 +36,10 @@ from collections.abc import Callable, Iterator, Sequence
 import asyncpg
 import msgspec
 
+from events.collector import collector_paused
 from events.connection import Connection, Executor
+from events.entries import LogEntry, log_entry
 from events.read import read_head, recorded_event
-from indicators.collector import collector_paused
-from indicators.log_view import LogEntry, log_entry
 from projections.checkpoints import lock_checkpoint, set_checkpoint
 from projections.keyed import KeyedProjection
 from projections.ledger import Ledger

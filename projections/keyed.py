@@ -20,8 +20,8 @@ import msgspec
 
 from events.catalog import ActivityRetracted, CorrectionRecorded, EventPayload
 from events.connection import Connection
+from events.entries import LiveEvent, LogEntry, log_entry
 from events.envelope import RecordedEvent
-from indicators.log_view import LiveEvent, LogEntry, log_entry
 from projections.ledger import GOVERNANCE_TYPES, Ledger
 from projections.partitions import create_build, drop_build, index_build, swap_in
 from projections.sources import load_sources, save_sources, void_sources

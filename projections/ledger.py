@@ -31,7 +31,7 @@ from events.catalog import (
     PayloadError,
     apply_correction,
 )
-from indicators.log_view import LiveEvent, LogEntry
+from events.entries import LiveEvent, LogEntry
 
 GOVERNANCE_TYPES = frozenset({"CorrectionRecorded", "ActivityRetracted"})
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import msgspec
 
 from events.catalog import EventPayload, OrganisationRegistered, OrganisationSizeClassChanged
-from indicators.log_view import LiveEvent, LogEntry
+from events.entries import LiveEvent, LogEntry
 from projections.keyed import DerivedTable, KeyedProjection, KeyView, Row, of_type
 
 # The size class in force for ($1 project, $2 org) on $3: the registration's (seq 0) until the

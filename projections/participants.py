@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import msgspec
 
 from events.catalog import EventPayload, ParticipantErased, ParticipantRegistered
-from indicators.log_view import LiveEvent, LogEntry
+from events.entries import LiveEvent, LogEntry
 from projections.keyed import DerivedTable, KeyedProjection, KeyView, Row, of_type
 
 

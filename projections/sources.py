@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Collection, Iterable
 
 from events.connection import Connection
+from events.entries import log_entry
 from events.read import recorded_event
-from indicators.log_view import log_entry
 from projections.ledger import Source
 
 # The columns events.read builds a RecordedEvent from, on the log table aliased `e`.

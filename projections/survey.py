@@ -16,7 +16,7 @@ from decimal import Decimal
 import msgspec
 
 from events.catalog import SMESurveyResponseRecorded
-from indicators.log_view import LiveEvent, LogEntry
+from events.entries import LiveEvent, LogEntry
 from projections.keyed import DerivedTable, KeyedProjection, KeyView, Row, of_type
 
 

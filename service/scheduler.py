@@ -30,10 +30,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
+from events.entries import LogEntry
 from events.errors import ProjectNotFound
 from events.read import read_heads
 from events.store import EventStore
-from indicators.log_view import LogEntry
 from indicators.snapshot import SnapshotError, snapshot_id_for
 from indicators.snapshot_publisher import (
     SCHEDULER_ACTOR,

@@ -48,9 +48,9 @@ from events.catalog import (
     event_type_of,
     self_date,
 )
+from events.entries import LogEntry, log_entry
 from events.envelope import RecordedEvent
-from indicators import LogEntry
-from indicators.log_view import fold_log, log_entry, resolve_as_of
+from indicators.log_view import fold_log, resolve_as_of
 
 D = dt.date.fromisoformat
 PARTNERSHIP = "CXC-P"

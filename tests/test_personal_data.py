@@ -22,11 +22,11 @@ from click.testing import CliRunner
 
 from events.admission import WriteModelAdmission
 from events.catalog import EncryptedPii
+from events.entries import LogEntry, log_entry
 from events.integrity import verify_chain
 from events.read import iterate_log, read_head
 from events.store import EventStore
 from indicators import evaluate_all, suppress_for_funders
-from indicators.log_view import LogEntry, log_entry
 from indicators.results import canonical_json
 from service.commands import EventCommand
 from service.participant_cli import participant

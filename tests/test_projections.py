@@ -25,10 +25,11 @@ from events.catalog import (
     TrainingDelivered,
 )
 from events.connection import Connection
+from events.entries import LogEntry, log_entry
 from events.envelope import RecordedEvent
 from events.read import iterate_log, read_head, read_log
 from events.store import EventStore
-from indicators.log_view import LogEntry, fold_log, log_entry
+from indicators.log_view import fold_log
 from projections import (
     ActivitiesProjection,
     ExchangesProjection,

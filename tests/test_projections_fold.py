@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from events.catalog import EXAMPLES, EventPayload, check_payload, decode_payload, self_date
-from indicators.log_view import LogEntry
+from events.entries import LogEntry
 from projections import (
     ActivitiesProjection,
     ExchangesProjection,

@@ -20,17 +20,16 @@ from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import QueryParameter
 
+from events.entries import LogEntry, log_entry
 from events.envelope import LogHead
 from events.errors import ProjectNotFound
 from events.read import read_head, read_heads, read_log
 from indicators import (
     FIGURES,
-    LogEntry,
     ProjectIndicators,
     Series,
     evaluate_all,
     kpi_series,
-    log_entry,
     suppress_for_funders,
 )
 from projections.decoded_log import DecodedLog

@@ -16,7 +16,7 @@ from typing import Literal
 import msgspec
 
 from events.catalog import SnapshotPublished
-from indicators import LogEntry
+from events.entries import LogEntry
 from service.dashboard.rendering import PageError
 
 AsOfKind = Literal["live", "snapshot", "date", "position"]

@@ -17,8 +17,9 @@ from decimal import Decimal
 import msgspec
 
 from events.catalog import OrganisationRegistered, ProjectRegistered
+from events.entries import LogEntry
 from events.envelope import LogHead
-from indicators import FIGURES, INDICATORS, FigureResult, FigureSheet, LogEntry, ProjectIndicators
+from indicators import FIGURES, INDICATORS, FigureResult, FigureSheet, ProjectIndicators
 from indicators.results import Cell, Figure, SeriesPoint, TargetProgress
 from service.dashboard import formatting as fmt
 from service.dashboard.charts import ChartPoint, ChartRenderer, ChartSeries, PeriodSpan

@@ -1,4 +1,5 @@
-"""Python's cyclic garbage collector paused while the engine folds and measures a log.
+"""Python's cyclic garbage collector paused while a large log is decoded, folded or measured (the
+KPI engine, a projection rebuilt from zero).
 
 Folding a million events allocates millions of small objects that all stay alive until the
 result is built; each allocation burst triggers a collection that walks every one of them, which
