@@ -17,6 +17,7 @@ import collections
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from typing import cast
 
 from events.collector import collector_paused
 from events.entries import LogEntry
@@ -30,6 +31,7 @@ from indicators.aggregation import (
     measure_breakdowns,
     measure_cells,
 )
+from indicators.figure_memo import FigureMemo, StateReads, memo_for
 from indicators.impact import panel_summary
 from indicators.kpi_catalog import (
     CATALOG_VERSION,
@@ -119,6 +121,16 @@ _RECENT = _RecentTables()
 def _all_figures(state: LogState, period: PeriodKind) -> ProjectIndicators:
     buckets = period_buckets(state, period)
     flows: dict[Callable[[LogState], list[Contribution]], list[Contribution]] = {}
+    memo = memo_for(state)
+    if memo is not None:
+        figures = _figures_with_memo(memo, state, period, buckets)
+    else:
+        figures = tuple(
+            _figure_result(
+                _Figure(state, sheet, flows), period, buckets, breakdowns=sheet.disaggregations, by=None
+            )
+            for sheet in FIGURES
+        )
     return ProjectIndicators(
         catalog_version=CATALOG_VERSION,
         grant_no=state.project.grant_no if state.project is not None else None,
@@ -128,13 +140,41 @@ def _all_figures(state: LogState, period: PeriodKind) -> ProjectIndicators:
         period_kind=period,
         periods=tuple(bucket.period for bucket in buckets),
         panel=panel_summary(state),
-        figures=tuple(
-            _figure_result(
-                _Figure(state, sheet, flows), period, buckets, breakdowns=sheet.disaggregations, by=None
-            )
-            for sheet in FIGURES
-        ),
+        figures=figures,
     )
+
+
+def _figures_with_memo(
+    memo: FigureMemo, state: LogState, period: PeriodKind, buckets: list[Bucket]
+) -> tuple[FigureResult, ...]:
+    """Every figure, each reused from another position of the same log where nothing it read
+    changed in between (figure_memo.py), else computed over the state with its reads noted."""
+    flows: dict[Callable[[LogState], list[Contribution]], list[Contribution]] = {}
+    found: dict[str, FigureResult] = {}
+    computed: dict[str, tuple[StateReads, set[str]]] = {}
+    for sheet in FIGURES:
+        kept = memo.reuse(("all", sheet.figure_id, period), buckets)
+        if kept is not None:
+            found[sheet.figure_id] = kept
+            continue
+        reads = StateReads(state)
+        found[sheet.figure_id] = _figure_result(
+            _Figure(cast(LogState, reads), sheet, flows),
+            period,
+            buckets,
+            breakdowns=sheet.disaggregations,
+            by=None,
+        )
+        computed[sheet.figure_id] = (reads, reads.parts)
+    # A flow shared by two figures is run once, under the first one's reads: both read its parts.
+    for formula in _SHARED_FORMULAS:
+        sharing = [figure for figure, f in FLOW_FORMULAS.items() if f is formula and figure in computed]
+        shared = set().union(*(computed[figure_id][1] for figure_id in sharing))
+        for figure_id in sharing:
+            computed[figure_id] = (computed[figure_id][0], shared)
+    for figure_id, (reads, parts) in computed.items():
+        memo.keep(("all", figure_id, period), reads, parts, buckets, found[figure_id])
+    return tuple(found[sheet.figure_id] for sheet in FIGURES)
 
 
 def kpi_series(

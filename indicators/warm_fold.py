@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import collections
+import itertools
 import operator
 import threading
 import uuid
@@ -32,6 +33,7 @@ class _Warm:
     """One log's fold: the entries it read (in order) and its state after the last one."""
 
     def __init__(self) -> None:
+        self.serial = next(_SERIALS)
         self.fold = LogFold()
         self.read: list[LogEntry] = []
         self.state: LogState | None = None
@@ -50,12 +52,16 @@ class _Warm:
             self.read.append(entry)
             self.state = None
         if self.state is None:
-            self.state = self.fold.state()
+            self.state = _handed_out(self.fold.state(), self)
         return self.state
 
 
 _LOCK = threading.Lock()
 _WARM: collections.OrderedDict[uuid.UUID, _Warm] = collections.OrderedDict()
+_SERIALS = itertools.count(1)
+# The last states warm folds handed out → (state, the fold's serial): a state's lineage.
+_HANDED_OUT: collections.OrderedDict[int, tuple[LogState, int]] = collections.OrderedDict()
+_HANDED_OUT_KEPT = 32
 
 
 def state_of(entries: Sequence[LogEntry], as_of: int | None) -> LogState:
@@ -74,7 +80,7 @@ def state_of(entries: Sequence[LogEntry], as_of: int | None) -> LogState:
                     return warm.advance(rest, as_of)
                 # The past of the warm fold: a filter of it (see LogFold.events_at).
                 read = bisect.bisect_right(warm.read, as_of, key=entry_position)
-                return warm.fold.state_at(as_of, warm.read[read - 1] if read else None)
+                return _handed_out(warm.fold.state_at(as_of, warm.read[read - 1] if read else None), warm)
         if as_of is not None and warm is not None and warm.read and as_of < warm.read[-1].position:
             return fold_log(entries, as_of)  # the past of a warm log: folded apart, the warm one kept
         warm = _WARM[log_id] = _Warm()
@@ -82,6 +88,35 @@ def state_of(entries: Sequence[LogEntry], as_of: int | None) -> LogState:
         while len(_WARM) > WARM_LOGS:
             _WARM.popitem(last=False)
         return warm.advance(sorted(entries, key=entry_position), as_of)
+
+
+def _handed_out(state: LogState, warm: _Warm) -> LogState:
+    """Note which warm fold a state came from (called under _LOCK)."""
+    _HANDED_OUT[id(state)] = (state, warm.serial)  # the state is kept, so its id is not reused
+    _HANDED_OUT.move_to_end(id(state))
+    while len(_HANDED_OUT) > _HANDED_OUT_KEPT:
+        _HANDED_OUT.popitem(last=False)
+    return state
+
+
+def lineage_of(state: LogState) -> int | None:
+    """The serial of the warm fold that handed `state` out, if it is one of its recent states."""
+    with _LOCK:
+        found = _HANDED_OUT.get(id(state))
+        return found[1] if found is not None and found[0] is state else None
+
+
+def entries_between(lineage: int, first: int, second: int) -> Sequence[LogEntry] | None:
+    """The entries a warm fold read between two positions (after the lower, up to the higher),
+    while that fold is still kept (None once it is not)."""
+    low, high = min(first, second), max(first, second)
+    with _LOCK:
+        for warm in _WARM.values():
+            if warm.serial == lineage:
+                start = bisect.bisect_right(warm.read, low, key=entry_position)
+                end = bisect.bisect_right(warm.read, high, key=entry_position)
+                return warm.read[start:end]
+        return None
 
 
 def is_warm(state: LogState) -> bool:

@@ -1,0 +1,98 @@
+"""A figure reused from another position of the same log (indicators/figure_memo.py) is the figure
+computed there from scratch, and is reused only where nothing it read changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_indicators_log import ProjectLog, feedback, retraction, training
+from test_indicators_rules import project_log, small_logs
+from test_indicators_scenario import build_log
+
+from indicators import canonical_json, evaluate_all
+from indicators.evaluate import _all_figures
+from indicators.figure_memo import EVERYTHING, parts_changed_by
+from indicators.log_view import LogState, fold_log
+from indicators.periods import PERIOD_KINDS
+
+# The parts of a state a formula or a result may read, besides the live events of each type.
+DERIVED_PARTS = ("organisations", "participants", "exchanges", "project", "targets", "baselines")
+
+
+def parts_that_differ(before: LogState, after: LogState) -> set[str]:
+    """The parts of two states that are not equal (a type name: its live events)."""
+    differ = {part for part in DERIVED_PARTS if getattr(before, part) != getattr(after, part)}
+    for event_type in before.by_type.keys() | after.by_type.keys():
+        if before.by_type.get(event_type, ()) != after.by_type.get(event_type, ()):
+            differ.add(event_type)
+    return differ
+
+
+def assert_each_entry_changes_only_its_parts(entries: list[Any]) -> None:
+    for position in range(1, len(entries) + 1):
+        allowed = parts_changed_by(entries[position - 1].type)
+        if EVERYTHING in allowed:
+            continue
+        differ = parts_that_differ(fold_log(entries, position - 1), fold_log(entries, position))
+        assert differ <= allowed, f"{position} ({entries[position - 1].type}) changed {differ - allowed}"
+
+
+def from_scratch(entries: list[Any], position: int | None, period: Any) -> bytes:
+    """The table folded apart from any warm fold, so nothing is reused."""
+    return canonical_json(_all_figures(fold_log(entries, position), period))
+
+
+def test_every_entry_of_the_scenario_changes_only_the_parts_the_memo_assumes() -> None:
+    assert_each_entry_changes_only_its_parts(build_log().entries)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=small_logs())
+def test_every_entry_of_a_random_log_changes_only_the_parts_the_memo_assumes(entries: list[Any]) -> None:
+    assert_each_entry_changes_only_its_parts(entries)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=small_logs(), data=st.data())
+def test_figures_reused_along_a_growing_log_equal_figures_computed_from_scratch(
+    entries: list[Any], data: Any
+) -> None:
+    growing: list[Any] = []  # one list, extended at the end, as the service's decoded log is
+    while len(growing) < len(entries):
+        growing.extend(entries[len(growing) : len(growing) + data.draw(st.integers(1, 4))])
+        for _ in range(data.draw(st.integers(1, 3))):  # the head and earlier positions, in any order
+            position = data.draw(st.one_of(st.none(), st.integers(0, len(growing))))
+            period = data.draw(st.sampled_from(PERIOD_KINDS))
+            assert canonical_json(evaluate_all(growing, as_of=position, period=period)) == from_scratch(
+                growing, position, period
+            )
+
+
+def scenario_head() -> ProjectLog:
+    log = project_log()
+    log.add(training("S1", ["2025-02-01"], [("p1", "clu-de", "2")]))
+    log.add(feedback("S1", 5, "p1"), on="2025-02-01")
+    return log
+
+
+def test_feedback_leaves_the_training_figures_as_they_were_and_recomputes_r2() -> None:
+    log = scenario_head()
+    before = evaluate_all(log.entries)
+    log.add(feedback("S1", 1, "p2"), on="2025-02-02")
+    after = evaluate_all(log.entries)
+    assert after.figure("O1") is before.figure("O1")  # reused: it reads no feedback
+    assert after.figure("R2") is not before.figure("R2")
+    assert (after.figure("R2").total.numerator, after.figure("R2").total.denominator) == (1, 2)
+    assert canonical_json(after) == from_scratch(log.entries, None, "reporting_period")
+
+
+def test_a_retraction_recomputes_every_figure() -> None:
+    log = scenario_head()
+    before = evaluate_all(log.entries)
+    log.add(retraction(log.entries[-2].event_id), on="2025-03-01")
+    after = evaluate_all(log.entries)
+    assert all(a is not b for a, b in zip(after.figures, before.figures, strict=True))
+    assert after.figure("O1").total.value == 0
+    assert canonical_json(after) == from_scratch(log.entries, None, "reporting_period")
