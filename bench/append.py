@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import msgspec
 import uvloop
+from _common import DEFAULT_DSN, LOOPBACK_HOSTS, MIGRATIONS, bench_parser, scratch_schema_name
 
 from events.append import EVENT_COLUMNS
 from events.canonical import GENESIS_HASH, encode_canonical
@@ -47,11 +48,7 @@ from events.connection import Connection
 from events.envelope import NewEvent
 from events.store import EventStore
 from service.database import create_pool, migrate_pool
-from service.settings import ROOT
 
-MIGRATIONS = ROOT / "migrations"
-DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 PROJECT = "bench-project"
 STREAMS = 2_000  # training sessions the generated events are spread over
 BATCH_SIZE = 1_000
@@ -389,7 +386,7 @@ SCENARIOS = (
 @contextlib.asynccontextmanager
 async def scratch_schema(dsn: str, name: str, pool_size: int) -> AsyncIterator[Scratch]:
     """A new schema, migrated, with a pool on it; the schema is dropped on the way out."""
-    schema = f"bench_{name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+    schema = scratch_schema_name(name.replace("-", "_"))
     admin = await asyncpg.connect(dsn)
     try:
         await admin.execute(f'CREATE SCHEMA "{schema}"')
@@ -485,11 +482,8 @@ def event_counts(values: Sequence[str]) -> dict[str, int]:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--dsn",
-        default=os.environ.get("DATABASE_URL") or DEFAULT_DSN,
-        help=f"a PostgreSQL on this machine (default: $DATABASE_URL, else {DEFAULT_DSN})",
+    parser = bench_parser(
+        __doc__, dsn_help=f"a PostgreSQL on this machine (default: $DATABASE_URL, else {DEFAULT_DSN})"
     )
     parser.add_argument(
         "--events",

@@ -25,56 +25,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import resource
-import statistics
 import sys
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
 import httpx
+from _common import DEFAULT_DSN, head_position, in_process_client, median_and_p99, migrated_schema, timed_get
 
 from events.admission import WriteModelAdmission
 from events.read import read_head, read_log
 from events.store import EventStore
-from projections.decoded_log import DecodedLog
-from service.app import create_app
 from service.auth import TokenStore
 from service.commands import EventCommand
-from service.database import create_pool, migrate_pool
 from service.demo import DEMO_ACTOR, load_demo
-from service.indicators_api import ResultCache
 from service.recording import Recorder
-from service.settings import ROOT, Settings
 
-DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 SNAPSHOT_ID = "BENCH-HALF"
 HTML = {"Accept": "text/html"}
-
-
-def _settings(dsn: str) -> Settings:
-    return Settings(
-        database_url=dsn,
-        data_dir=Path("/nonexistent"),
-        migrations_dir=ROOT / "migrations",
-        host="127.0.0.1",
-        port=0,
-        pool_min=1,
-        pool_max=8,
-        log_level="WARNING",
-        max_body_bytes=1024 * 1024,
-    )
-
-
-@contextlib.asynccontextmanager
-async def _no_services(app: Any) -> AsyncIterator[None]:
-    """The service's lifespan, replaced: the benchmark puts on app.state what the page reads."""
-    yield
 
 
 async def _ensure_demo(recorder: Recorder, pool: asyncpg.Pool, project: str, scale: int) -> int:
@@ -85,9 +56,7 @@ async def _ensure_demo(recorder: Recorder, pool: asyncpg.Pool, project: str, sca
         print(f"loading the demo ×{scale} into {project!r} (once; kept for later runs)…", file=sys.stderr)
         await load_demo(recorder, project, scale=scale)
         print(f"  loaded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    head = await read_head(pool, project)
-    assert head is not None
-    return head.position
+    return await head_position(pool, project)
 
 
 async def _snapshot(recorder: Recorder, pool: asyncpg.Pool, project: str, position: int) -> None:
@@ -145,15 +114,6 @@ async def _refreshed(client: httpx.AsyncClient, url: str, headers: dict[str, str
         await asyncio.sleep(1)
 
 
-async def _timed(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> float:
-    started = time.perf_counter()
-    answer = await client.get(url, headers=headers)
-    elapsed = (time.perf_counter() - started) * 1000
-    if answer.status_code != 200:
-        raise RuntimeError(f"GET {url}: {answer.status_code} {answer.text[:300]}")
-    return elapsed
-
-
 T = TypeVar("T")
 
 
@@ -164,32 +124,8 @@ def _progress(label: str, value: T) -> T:
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 1), "p99_ms": round(p99, 1)}
-
-
-@contextlib.asynccontextmanager
-async def _service(dsn: str, schema: str) -> AsyncIterator[tuple[httpx.AsyncClient, asyncpg.Pool, Recorder]]:
-    pool = await create_pool(dsn, schema=schema, min_size=2, max_size=8)
-    try:
-        await migrate_pool(pool, ROOT / "migrations")
-        # The whole service as create_app builds it (routes, middleware, templates), and on
-        # app.state what the dashboard reads, as run_services sets it, without the projection
-        # runners: the page does not read their tables, and at steady state they are idle, while
-        # catching 1M events up here would share the CPU with the pages being timed.
-        app = create_app(_settings(dsn), lifespan=_no_services)
-        app.state.pool = pool
-        app.state.tokens = TokenStore(pool)
-        app.state.decoded_log = DecodedLog(pool)
-        app.state.indicator_cache = ResultCache()
-        # One recorder: its write model catches up with the log once, not once per event.
-        recorder = Recorder(EventStore(pool, admission=WriteModelAdmission()))
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=3600) as client:
-            yield client, pool, recorder
-    finally:
-        await pool.close()
+    p50, p99 = median_and_p99(samples)
+    return {"n": len(samples), "p50_ms": p50, "p99_ms": p99}
 
 
 async def main() -> None:
@@ -205,49 +141,45 @@ async def main() -> None:
     parser.add_argument("--appends", type=int, default=1, help="pages measured after one more event each")
     parser.add_argument("--drop", action="store_true", help="drop the schema at the end")
     args = parser.parse_args()
-    admin = await asyncpg.connect(args.dsn)
-    await admin.execute(f'CREATE SCHEMA IF NOT EXISTS "{args.schema}"')
     results: dict[str, Any] = {"project": args.project}
-    try:
-        async with _service(args.dsn, args.schema) as (client, pool, recorder):
-            head = await _ensure_demo(recorder, pool, args.project, args.scale)
-            await _snapshot(recorder, pool, args.project, head // 2)
-            _, secret = await TokenStore(pool).create("funder", [args.project])
-            headers = {"Authorization": f"Bearer {secret}", **HTML}
-            page = f"/projects/{args.project}/dashboard"
-            results["events"] = (await read_head(pool, args.project)).position  # type: ignore[union-attr]
-            results["cold_ms"] = _progress("cold", round(await _timed(client, page, headers), 1))
-            results["warm"] = _progress(
-                "warm", _percentiles([await _timed(client, page, headers) for _ in range(args.requests)])
-            )
-            as_of = f"{page}?snapshot={SNAPSHOT_ID}"
-            results["as_of_first_ms"] = _progress(
-                "as of, first", round(await _timed(client, as_of, headers), 1)
-            )
-            results["warm_as_of"] = _progress(
-                "as of, warm",
-                _percentiles([await _timed(client, as_of, headers) for _ in range(args.requests)]),
-            )
-            after: list[float] = []
-            refresh: list[float] = []
-            for number in range(args.appends):
-                await _one_more_event(recorder, args.project, number)
-                moved = time.perf_counter()
-                after.append(_progress("after an append", await _timed(client, page, headers)))
-                refresh.append(
-                    _progress("refreshed after (s)", await _refreshed(client, page, headers) - moved)
-                )
-            results["after_append_ms"] = [round(x, 1) for x in after]
-            results["refresh_s"] = [round(x, 1) for x in refresh]
-            size = len((await client.get(page, headers=headers)).content)
-            results["page_bytes"] = size
-            # The decoded log and the cached views live in the service's memory: what one
-            # process holds at this scale (kilobytes on Linux).
-            results["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    finally:
-        if args.drop:
-            await admin.execute(f'DROP SCHEMA "{args.schema}" CASCADE')
-        await admin.close()
+    async with (
+        migrated_schema(args.dsn, args.schema, drop=args.drop, min_size=2, max_size=8) as pool,
+        in_process_client(args.dsn, pool) as (client, _),
+    ):
+        # One recorder: its write model catches up with the log once, not once per event.
+        recorder = Recorder(EventStore(pool, admission=WriteModelAdmission()))
+        head = await _ensure_demo(recorder, pool, args.project, args.scale)
+        await _snapshot(recorder, pool, args.project, head // 2)
+        _, secret = await TokenStore(pool).create("funder", [args.project])
+        headers = {"Authorization": f"Bearer {secret}", **HTML}
+        page = f"/projects/{args.project}/dashboard"
+        results["events"] = await head_position(pool, args.project)
+        results["cold_ms"] = _progress("cold", round(await timed_get(client, page, headers), 1))
+        results["warm"] = _progress(
+            "warm", _percentiles([await timed_get(client, page, headers) for _ in range(args.requests)])
+        )
+        as_of = f"{page}?snapshot={SNAPSHOT_ID}"
+        results["as_of_first_ms"] = _progress(
+            "as of, first", round(await timed_get(client, as_of, headers), 1)
+        )
+        results["warm_as_of"] = _progress(
+            "as of, warm",
+            _percentiles([await timed_get(client, as_of, headers) for _ in range(args.requests)]),
+        )
+        after: list[float] = []
+        refresh: list[float] = []
+        for number in range(args.appends):
+            await _one_more_event(recorder, args.project, number)
+            moved = time.perf_counter()
+            after.append(_progress("after an append", await timed_get(client, page, headers)))
+            refresh.append(_progress("refreshed after (s)", await _refreshed(client, page, headers) - moved))
+        results["after_append_ms"] = [round(x, 1) for x in after]
+        results["refresh_s"] = [round(x, 1) for x in refresh]
+        size = len((await client.get(page, headers=headers)).content)
+        results["page_bytes"] = size
+        # The decoded log and the cached views live in the service's memory: what one
+        # process holds at this scale (kilobytes on Linux).
+        results["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     warm, warm_as_of = results["warm"], results["warm_as_of"]
     after_text = ", ".join(f"{x:,.0f}" for x in results["after_append_ms"])
     print(

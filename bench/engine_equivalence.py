@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -27,11 +26,10 @@ from typing import Any
 
 import msgspec
 import uvloop
+from _common import DEMO_PROJECT, bench_parser, head_position, loopback_dsn, migrated_schema, record_demo
 
-from events.admission import WriteModelAdmission
 from events.entries import LogEntry
 from events.read import read_head
-from events.store import EventStore
 from indicators import (
     FIGURES,
     EvidenceQueryError,
@@ -41,11 +39,6 @@ from indicators import (
     suppress_for_funders,
 )
 from indicators.snapshot_publisher import fresh_entries
-from service.demo import load_demo
-from service.recording import Recorder
-
-sys.path.insert(0, str(Path(__file__).parent))
-from snapshot import DEFAULT_DSN, PROJECT, bench_schema, loopback_dsn
 
 DIGESTS = Path(__file__).with_suffix(".json")
 # The API's period kinds; "cumulative" is reporting_period (service/indicators_api.py).
@@ -106,7 +99,7 @@ def series_digests(entries: list[LogEntry], say: Callable[[str], None]) -> dict[
         for sheet in FIGURES:
             for by in (None, *sheet.disaggregations):
                 for kind in ("quarter", "reporting_period"):
-                    series = kpi_series(entries, sheet.figure_id, period=kind, by=by, as_of=as_of)  # type: ignore[arg-type]
+                    series = kpi_series(entries, sheet.figure_id, period=kind, by=by, as_of=as_of)
                     found[f"series {sheet.figure_id} {kind} by={by} as_of={as_of}"] = digest(series)
         for kpi, kind, by, category in EVIDENCE_QUERIES:
             try:
@@ -120,12 +113,10 @@ def series_digests(entries: list[LogEntry], say: Callable[[str], None]) -> dict[
 
 async def demo_entries(dsn: str, scale: int) -> list[LogEntry]:
     """The demo at `scale`, loaded once into a kept schema, read back and decoded."""
-    async with bench_schema(dsn, f"equiv_scale{scale}") as pool:
-        if await read_head(pool, PROJECT) is None:
-            await load_demo(Recorder(EventStore(pool, admission=WriteModelAdmission())), PROJECT, scale=scale)
-        head = await read_head(pool, PROJECT)
-        assert head is not None
-        return await fresh_entries(pool, PROJECT, head.position)
+    async with migrated_schema(dsn, f"equiv_scale{scale}", drop=False) as pool:
+        if await read_head(pool, DEMO_PROJECT) is None:
+            await record_demo(pool, DEMO_PROJECT, scale)
+        return await fresh_entries(pool, DEMO_PROJECT, await head_position(pool, DEMO_PROJECT))
 
 
 async def main(argv: Sequence[str]) -> int:
@@ -162,8 +153,7 @@ def _say(line: str) -> None:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--dsn", default=os.environ.get("DATABASE_URL") or DEFAULT_DSN)
+    parser = bench_parser(__doc__)
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--record", action="store_true", help="write the digests instead of comparing")
     return parser.parse_args(argv)

@@ -27,13 +27,12 @@ import io
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg
 import msgspec
+from _common import DEFAULT_DSN, migrated_schema, scratch_schema_name
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -41,12 +40,9 @@ from events.admission import WriteModelAdmission
 from events.integrity import verify_chain
 from events.store import EventStore
 from service.commands import EventCommand
-from service.database import create_pool, migrate_pool
 from service.imports import SME_SURVEY, TRAINING_ATTENDANCE, ImportOutcome, import_file
 from service.personal_data import VaultCheckedRecorder
-from service.settings import ROOT
 
-DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 PROJECT = "bench-import"
 ACTOR = {"actor": "bench", "actor_role": "staff"}
 PARTNERS = ["clu-at", "clu-pl", "clu-es"]
@@ -214,12 +210,7 @@ class StageClock:
 @asynccontextmanager
 async def fresh_project(dsn: str) -> AsyncIterator[VaultCheckedRecorder]:
     """A migrated schema with the project and its reference data; dropped afterwards."""
-    schema = f"bench_import_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(dsn)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    pool = await create_pool(dsn, schema=schema, min_size=1, max_size=4)
-    try:
-        await migrate_pool(pool, ROOT / "migrations")
+    async with migrated_schema(dsn, scratch_schema_name("import"), drop=True, min_size=1, max_size=4) as pool:
         recorder = VaultCheckedRecorder(EventStore(pool, admission=WriteModelAdmission()))
         registration = EventCommand(
             type="ProjectRegistered",
@@ -231,10 +222,6 @@ async def fresh_project(dsn: str) -> AsyncIterator[VaultCheckedRecorder]:
         await recorder.create_project(PROJECT, registration, ACTOR)
         await recorder.record(PROJECT, reference_data(SMES), actor=ACTOR)
         yield recorder
-    finally:
-        await pool.close()
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
 
 
 async def run_scenario(dsn: str, name: str, rows: int) -> dict[str, Any]:

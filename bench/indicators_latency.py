@@ -25,91 +25,48 @@ import argparse
 import contextlib
 import json
 import random
-import statistics
 import sys
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import uvloop
+from _common import DEFAULT_DSN, DEMO_PROJECT, in_process_client, median_and_p99, timed_get
 
 from events.read import read_head
 from indicators import FIGURES
 from projections.decoded_log import DecodedLog
-from service.app import create_app
 from service.auth import TokenStore
 from service.database import create_pool
-from service.indicators_api import ResultCache
-from service.settings import ROOT, Settings
 
-DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 SERIES_KPIS = [sheet.figure_id for sheet in FIGURES if "country" in sheet.disaggregations]
 LIST_GOAL_MS = 50.0
 SERIES_GOAL_MS = 100.0
-
-
-def _settings(dsn: str) -> Settings:
-    return Settings(
-        database_url=dsn,
-        data_dir=Path("/nonexistent"),
-        migrations_dir=ROOT / "migrations",
-        host="127.0.0.1",
-        port=0,
-        pool_min=1,
-        pool_max=8,
-        log_level="WARNING",
-        max_body_bytes=1024 * 1024,
-    )
-
-
-@contextlib.asynccontextmanager
-async def _no_services(app: Any) -> AsyncIterator[None]:
-    """The service's lifespan, replaced: the benchmark puts on app.state what the routes read."""
-    yield
 
 
 @contextlib.asynccontextmanager
 async def _service(
     dsn: str, schema: str
 ) -> AsyncIterator[tuple[httpx.AsyncClient, asyncpg.Pool, DecodedLog]]:
+    # Not migrated: the schema is read as a previous run loaded it (bench/snapshot.py --schema).
     pool = await create_pool(dsn, schema=schema, min_size=2, max_size=8)
     try:
-        app = create_app(_settings(dsn), lifespan=_no_services)
-        decoded = DecodedLog(pool)
-        app.state.pool = pool
-        app.state.tokens = TokenStore(pool)
-        app.state.decoded_log = decoded
-        app.state.indicator_cache = ResultCache()
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=3600) as client:
+        async with in_process_client(dsn, pool) as (client, decoded):
             yield client, pool, decoded
     finally:
         await pool.close()
 
 
-async def _timed(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], params: dict[str, Any]
-) -> float:
-    started = time.perf_counter()
-    answer = await client.get(url, headers=headers, params=params)
-    elapsed = (time.perf_counter() - started) * 1000
-    if answer.status_code != 200:
-        raise RuntimeError(f"GET {url} {params}: {answer.status_code} {answer.text[:300]}")
-    return elapsed
-
-
 def _percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    p50, p99 = median_and_p99(samples)
     return {
-        "n": len(ordered),
+        "n": len(samples),
         "first_ms": round(samples[0], 1),
-        "p50_ms": round(statistics.median(ordered), 1),
-        "p99_ms": round(p99, 1),
-        "max_ms": round(ordered[-1], 1),
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "max_ms": round(max(samples), 1),
     }
 
 
@@ -128,7 +85,7 @@ async def main(argv: list[str]) -> None:
     )
     parser.add_argument("--dsn", default=DEFAULT_DSN)
     parser.add_argument("--schema", default="bench100")
-    parser.add_argument("--project", default="demo")
+    parser.add_argument("--project", default=DEMO_PROJECT)
     parser.add_argument("--requests", type=int, default=20, help="requests per scenario at the head")
     parser.add_argument("--as-of-requests", type=int, default=5, help="requests per as-of scenario")
     parser.add_argument("--seed", type=int, default=2025)
@@ -149,7 +106,7 @@ async def main(argv: list[str]) -> None:
         print(f"{head.position:,} events; decoded log caught up in {results['catch_up_s']} s", flush=True)
 
         async def scenario(label: str, requests: list[tuple[str, dict[str, Any]]]) -> None:
-            samples = [await _timed(client, url, funder, params) for url, params in requests]
+            samples = [await timed_get(client, url, funder, params) for url, params in requests]
             results[label] = _percentiles(samples)
             _say(label, results[label])
 

@@ -29,36 +29,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import math
 import os
 import resource
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import msgspec
 import uvloop
+from _common import DEMO_PROJECT, bench_parser, head_position, loopback_dsn, migrated_schema, record_demo
 
-from events.admission import WriteModelAdmission
 from events.entries import log_entry
 from events.read import iterate_log, read_head
-from events.store import EventStore
 from projections import ProjectionService, default_projections, replay
 from projections.replay import DEFAULT_BATCH_SIZE, select_projections
 from projections.runner import DEFAULT_FAST_PATH_AFTER
-from service.database import create_pool, migrate_pool
-from service.demo import load_demo
-from service.recording import Recorder
-from service.settings import ROOT
+from service.database import create_pool
 
-DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-PROJECT = "demo"
 SCHEMA = "bench_replay"
 # Events per unit of demo scale (scale 100 is 1,142,064 events).
 EVENTS_PER_SCALE = 11_420
@@ -69,35 +60,14 @@ SERVICE_POOL_MAX = 16
 CATCH_UP_REPORT_EVERY = 15.0
 
 
-@contextlib.asynccontextmanager
-async def bench_schema(dsn: str, schema: str, drop: bool) -> AsyncIterator[asyncpg.Pool]:
-    """A migrated schema with a pool on it, kept for the next run unless `drop`."""
-    admin = await asyncpg.connect(dsn)
-    try:
-        await admin.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        pool = await create_pool(dsn, schema=schema, min_size=2, max_size=6)
-        try:
-            await migrate_pool(pool, ROOT / "migrations")
-            yield pool
-        finally:
-            await pool.close()
-            if drop:
-                await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    finally:
-        await admin.close()
-
-
 async def load(pool: asyncpg.Pool, scale: int, figures: dict[str, Any]) -> int:
     """The demo at `scale` (skipped when the schema holds it already); the head position."""
-    head = await read_head(pool, PROJECT)
-    if head is None:
+    if await read_head(pool, DEMO_PROJECT) is None:
         started = time.perf_counter()
-        await load_demo(Recorder(EventStore(pool, admission=WriteModelAdmission())), PROJECT, scale=scale)
+        await record_demo(pool, DEMO_PROJECT, scale)
         figures["load_s"] = round(time.perf_counter() - started, 1)
         print(f"loaded the demo at scale {scale} in {figures['load_s']:.0f} s", flush=True)
-        head = await read_head(pool, PROJECT)
-    assert head is not None
-    return head.position
+    return await head_position(pool, DEMO_PROJECT)
 
 
 async def raw_limit(pool: asyncpg.Pool, head: int) -> float:
@@ -107,7 +77,7 @@ async def raw_limit(pool: asyncpg.Pool, head: int) -> float:
         started = time.perf_counter()
         decoded = 0
         async with pool.acquire() as connection:
-            async for batch in iterate_log(connection, PROJECT, batch_size=RAW_BATCH):
+            async for batch in iterate_log(connection, DEMO_PROJECT, batch_size=RAW_BATCH):
                 decoded += sum(1 for _ in map(log_entry, batch))
         seconds = time.perf_counter() - started
     finally:
@@ -121,7 +91,7 @@ async def full_replay(
 ) -> tuple[float, dict[str, float]]:
     """Seconds of a replay of every projection (or the one named), and each one's seconds."""
     started = time.perf_counter()
-    results = await replay(pool, PROJECT, name, batch_size=batch_size)
+    results = await replay(pool, DEMO_PROJECT, name, batch_size=batch_size)
     seconds = time.perf_counter() - started
     return seconds, {r.projection: round(r.seconds, 2) for r in results}
 
@@ -148,7 +118,7 @@ async def catch_up(dsn: str, schema: str, head: int, fast_path_after: int) -> tu
             await asyncio.sleep(0.2)
             now = time.perf_counter()
             for status in await service.status():
-                if status.project_id == PROJECT and status.checkpoint >= head:
+                if status.project_id == DEMO_PROJECT and status.checkpoint >= head:
                     reached.setdefault(status.projection, round(now - started, 2))
             if now - reported >= CATCH_UP_REPORT_EVERY:
                 reported = now
@@ -172,7 +142,7 @@ async def main(argv: Sequence[str]) -> None:
         "cpus": os.cpu_count(),
         "projections": chosen,
     }
-    async with bench_schema(loopback_dsn(args.dsn), args.schema, args.drop) as pool:
+    async with migrated_schema(loopback_dsn(args.dsn), args.schema, drop=args.drop) as pool:
         head = await load(pool, scale, figures)
         figures["events"] = head
         print(f"{head:,} events in the log (schema {args.schema})", flush=True)
@@ -225,18 +195,9 @@ async def catch_up_figures(
     print(msgspec.json.encode(figures).decode())
 
 
-def loopback_dsn(dsn: str) -> str:
-    """Refuse anything but a database on this machine: a benchmark sends traffic nowhere else."""
-    host = urlsplit(dsn).hostname or "localhost"
-    if host not in LOOPBACK_HOSTS and not host.startswith("/"):
-        raise SystemExit(f"--dsn: {host} is not this machine; run the bench against a local PostgreSQL")
-    return dsn
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--dsn", default=os.environ.get("DATABASE_URL") or DEFAULT_DSN)
+    parser = bench_parser(__doc__)
     parser.add_argument("--events", type=int, default=1_000_000, help="log size, as a demo scale")
     parser.add_argument("--schema", default=SCHEMA, help="keep (and reuse) the loaded demo in this schema")
     parser.add_argument("--drop", action="store_true", help="drop the schema afterwards")

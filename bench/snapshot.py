@@ -25,18 +25,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import asyncpg
 import msgspec
 import uvloop
+from _common import (
+    DEMO_PROJECT,
+    bench_parser,
+    head_position,
+    loopback_dsn,
+    migrated_schema,
+    record_demo,
+    scratch_schema_name,
+)
 
 from events.admission import WriteModelAdmission
 from events.read import read_head
@@ -50,15 +56,8 @@ from indicators.snapshot_schedule import calendar_periods
 from indicators.snapshot_signing import SnapshotSigner
 from indicators.snapshot_store import list_snapshots
 from projections.decoded_log import DecodedLog
-from service.database import create_pool, migrate_pool
-from service.demo import load_demo
-from service.recording import Recorder
 from service.scheduler import decoded_log_entries
-from service.settings import ROOT
 
-DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-PROJECT = "demo"
 ACTOR = {"actor": "bench", "actor_role": "admin"}
 PUBLISH_GOAL_S = 5.0
 REPRODUCE_GOAL_RATIO = 2.0
@@ -81,48 +80,22 @@ def _key(label: str) -> str:
     return "_".join(words) + "_s"
 
 
-@contextlib.asynccontextmanager
-async def bench_schema(dsn: str, keep: str | None) -> AsyncIterator[asyncpg.Pool]:
-    """A migrated schema with a pool on it: the named one (kept), or a fresh one (dropped)."""
-    schema = keep or f"bench_snapshot_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(dsn)
-    try:
-        await admin.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        pool = await create_pool(dsn, schema=schema, min_size=2, max_size=6)
-        try:
-            await migrate_pool(pool, ROOT / "migrations")
-            yield pool
-        finally:
-            await pool.close()
-            if keep is None:
-                await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    finally:
-        await admin.close()
-
-
 async def load(pool: asyncpg.Pool, scale: int, figures: dict[str, Any], reload: bool) -> int:
     """The demo at `scale` (resumed when `reload`, else skipped when the project is there already);
     the head position."""
-    head = await read_head(pool, PROJECT)
+    head = await read_head(pool, DEMO_PROJECT)
     if head is not None and not reload:
         print("load demo: skipped (the kept schema has it; --reload resumes a load cut short)", flush=True)
         return head.position
 
-    async def run() -> int:
-        return await load_demo(
-            Recorder(EventStore(pool, admission=WriteModelAdmission())), PROJECT, scale=scale
-        )
-
-    await timed("load demo", run, figures)
-    head = await read_head(pool, PROJECT)
-    assert head is not None
-    return head.position
+    await timed("load demo", lambda: record_demo(pool, DEMO_PROJECT, scale), figures)
+    return await head_position(pool, DEMO_PROJECT)
 
 
 async def plain_replay(pool: asyncpg.Pool, head: int, figures: dict[str, Any]) -> None:
     """Read, decode and evaluate positions 1..head: the yardstick."""
     started = time.perf_counter()
-    entries = await timed("replay: read + decode", lambda: fresh_entries(pool, PROJECT, head), figures)
+    entries = await timed("replay: read + decode", lambda: fresh_entries(pool, DEMO_PROJECT, head), figures)
 
     async def evaluate() -> Any:
         return evaluate_all(entries, as_of=head)
@@ -134,10 +107,12 @@ async def plain_replay(pool: asyncpg.Pool, head: int, figures: dict[str, Any]) -
 
 async def unpublished_months(pool: asyncpg.Pool) -> list[str]:
     """The project's calendar months without a periodic snapshot yet."""
-    registration = await read_registration(pool, PROJECT)
-    taken = {record.snapshot_id for record in await list_snapshots(pool, PROJECT)}
+    registration = await read_registration(pool, DEMO_PROJECT)
+    taken = {record.snapshot_id for record in await list_snapshots(pool, DEMO_PROJECT)}
     months = calendar_periods(registration.start_date, registration.end_date, "monthly")
-    return [m.period_id for m in months if snapshot_id_for(PROJECT, "periodic", m.period_id) not in taken]
+    return [
+        m.period_id for m in months if snapshot_id_for(DEMO_PROJECT, "periodic", m.period_id) not in taken
+    ]
 
 
 async def main(argv: Sequence[str]) -> None:
@@ -145,7 +120,9 @@ async def main(argv: Sequence[str]) -> None:
     args = parse_args(argv)
     figures: dict[str, Any] = {"bench": "snapshot", "scale": args.scale, "cpus": os.cpu_count()}
     signer = SnapshotSigner.generate()
-    async with bench_schema(loopback_dsn(args.dsn), args.schema) as pool:
+    # A named schema is kept (and reused); without one, a fresh schema is dropped afterwards.
+    schema = args.schema or scratch_schema_name("snapshot")
+    async with migrated_schema(loopback_dsn(args.dsn), schema, drop=args.schema is None) as pool:
         head = await load(pool, args.scale, figures, args.reload)
         figures["events"] = head
         print(f"{head:,} events in the log", flush=True)
@@ -154,14 +131,14 @@ async def main(argv: Sequence[str]) -> None:
         admission = WriteModelAdmission()
         store = EventStore(pool, admission=admission)
         # The service keeps both warm; they are timed apart from the publishing they serve.
-        await timed("write model catch-up", lambda: admission.catch_up(pool, PROJECT), figures)
+        await timed("write model catch-up", lambda: admission.catch_up(pool, DEMO_PROJECT), figures)
         decoded = DecodedLog(pool)
-        await timed("projection catch-up", lambda: decoded.entries(PROJECT), figures)
+        await timed("projection catch-up", lambda: decoded.entries(DEMO_PROJECT), figures)
         if args.warm_engine:
             # What a running service's indicator and dashboard queries leave behind: the KPI
             # engine's fold of the decoded log at the head (indicators/warm_fold.py).
             async def fold() -> Any:
-                return await asyncio.to_thread(state_as_of, await decoded.entries(PROJECT), None)
+                return await asyncio.to_thread(state_as_of, await decoded.entries(DEMO_PROJECT), None)
 
             await timed("engine catch-up", fold, figures)
         service = SnapshotPublisher(store, signer, entries=decoded_log_entries(decoded))
@@ -170,7 +147,7 @@ async def main(argv: Sequence[str]) -> None:
         months = await unpublished_months(pool)
 
         async def publish(publisher: SnapshotPublisher, month: str) -> Published:
-            return await publisher.publish(PROJECT, "periodic", month, actor=ACTOR)
+            return await publisher.publish(DEMO_PROJECT, "periodic", month, actor=ACTOR)
 
         first = await timed("publish (service)", lambda: publish(service, months[0]), figures)
         cold = SnapshotPublisher(store, signer)
@@ -178,7 +155,9 @@ async def main(argv: Sequence[str]) -> None:
             await timed("publish (cold)", lambda: publish(cold, months[1]), figures)
         await timed("republish", lambda: publish(cold, months[0]), figures)
         snapshot_id = first.record.snapshot_id
-        result = await timed("reproduce", lambda: reproduce_snapshot(pool, PROJECT, snapshot_id), figures)
+        result = await timed(
+            "reproduce", lambda: reproduce_snapshot(pool, DEMO_PROJECT, snapshot_id), figures
+        )
         figures["reproduced"] = result.reproduced
     ratio = figures["reproduce_s"] / figures["plain_replay_s"]
     figures["reproduce_vs_replay"] = round(ratio, 2)
@@ -189,18 +168,9 @@ async def main(argv: Sequence[str]) -> None:
     print(msgspec.json.encode(figures).decode())
 
 
-def loopback_dsn(dsn: str) -> str:
-    """Refuse anything but a database on this machine: a benchmark sends traffic nowhere else."""
-    host = urlsplit(dsn).hostname or "localhost"
-    if host not in LOOPBACK_HOSTS and not host.startswith("/"):
-        raise SystemExit(f"--dsn: {host} is not this machine; run the bench against a local PostgreSQL")
-    return dsn
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--dsn", default=os.environ.get("DATABASE_URL") or DEFAULT_DSN)
+    parser = bench_parser(__doc__)
     parser.add_argument("--scale", type=int, default=100, help="demo scale (100: over a million events)")
     parser.add_argument("--schema", default=None, help="keep (and reuse) the loaded demo in this schema")
     parser.add_argument(
