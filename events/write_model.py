@@ -61,11 +61,22 @@ class Recorded:
 
 @dataclasses.dataclass
 class Exchange:
-    """Where one exchange is in its lifecycle."""
+    """Where one exchange is in its lifecycle: the live events registering, completing and
+    cancelling it (a retracted one is as if it had never been appended)."""
 
-    registered_by: uuid.UUID
-    completed: bool = False
-    cancelled: bool = False
+    registrations: set[uuid.UUID] = dataclasses.field(default_factory=set)
+    completions: set[uuid.UUID] = dataclasses.field(default_factory=set)
+    cancellations: set[uuid.UUID] = dataclasses.field(default_factory=set)
+
+    @property
+    def completed(self) -> bool:
+        """Whether a live ExchangeCompleted names it."""
+        return bool(self.completions)
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether a live ExchangeCancelled names it."""
+        return bool(self.cancellations)
 
 
 @dataclasses.dataclass
@@ -105,11 +116,12 @@ class WriteModel:
             case IndicatorDefined():
                 self.indicators.add(payload.indicator_id)
             case ExchangeRegistered():
-                self.exchanges[payload.exchange_id] = Exchange(registered_by=event_id)
+                # A second record of one exchange joins the first (the fold keeps its lifecycle).
+                self.exchanges.setdefault(payload.exchange_id, Exchange()).registrations.add(event_id)
             case ExchangeCompleted():
-                self.exchanges[payload.exchange_id].completed = True
+                self.exchanges[payload.exchange_id].completions.add(event_id)
             case ExchangeCancelled():
-                self.exchanges[payload.exchange_id].cancelled = True
+                self.exchanges[payload.exchange_id].cancellations.add(event_id)
             case PeriodApproved():
                 self.approved.add((payload.period_id, payload.partner_org_id))
             case PeriodReopened():
@@ -147,10 +159,18 @@ class WriteModel:
             carriers.discard(event_id)
             if not carriers:
                 self.activities.pop(activity_id, None)
-        if isinstance(target.payload, ExchangeRegistered):
-            exchange = self.exchanges.get(target.payload.exchange_id)
-            if exchange is not None and exchange.registered_by == event_id:
-                del self.exchanges[target.payload.exchange_id]
+        payload = target.payload
+        if isinstance(payload, ExchangeRegistered | ExchangeCompleted | ExchangeCancelled):
+            exchange = self.exchanges.get(payload.exchange_id)
+            if exchange is None:
+                return
+            exchange.registrations.discard(event_id)
+            exchange.completions.discard(event_id)
+            exchange.cancellations.discard(event_id)
+            if not exchange.registrations:
+                # No live record carries the exchange: its lifecycle is voided with it for good
+                # (log_view.LogFold._retract), so a new registration starts afresh.
+                del self.exchanges[payload.exchange_id]
 
     def problems(
         self, payload: EventPayload, occurred_on: dt.date, partner_org_id: str | None

@@ -247,3 +247,67 @@ async def test_a_request_mixing_a_recorded_event_id_with_new_events_names_the_re
     # The same event alone again is a replay: its original position, nothing written.
     again = await service.post(EVENTS, json=first, headers=staff)
     assert again.status_code in (200, 201) and await log_length(db) == before
+
+
+def exchange_event(kind: str, on: str, **data: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "occurred_on": on,
+        "partner_org_id": "clu-pl",
+        "data": {"exchange_id": "X-1", **data},
+    }
+
+
+def retraction_of(event_id: str, on: str) -> dict[str, Any]:
+    return {
+        "type": "ActivityRetracted",
+        "occurred_on": on,
+        "partner_org_id": "clu-pl",
+        "data": {"target_event_id": event_id, "reason": "recorded in error", "approved_by": "coordinator"},
+    }
+
+
+async def test_a_retracted_cancellation_or_completion_is_as_if_it_had_never_been_appended(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    staff = await set_up(service, db)
+
+    async def record(event: dict[str, Any]) -> httpx.Response:
+        return await service.post(EVENTS, json=event, headers=staff)
+
+    registration = exchange_event(
+        "ExchangeRegistered",
+        "2025-03-01",
+        vo_org_id="sme-1",
+        ho_org_id="clu-es",
+        vop_id="CXC-TWIN-2025",
+        hop_id="CXC-AGRIFOOD-2025",
+        objectives=["Learn the host's qualification scheme"],
+        activity_types=["study_visit"],
+    )
+    registered = await record(registration)
+    assert registered.status_code == 201, registered.text
+    cancelled = await record(exchange_event("ExchangeCancelled", "2025-03-10", reason="the SME withdrew"))
+    assert cancelled.status_code == 201, cancelled.text
+    completion = exchange_event(
+        "ExchangeCompleted",
+        "2025-05-16",
+        actual_start="2025-05-12",
+        actual_end="2025-05-16",
+        working_days=5,
+        mode="physical",
+        distance_km=1800,
+    )
+    refused = await record(completion)
+    assert refused.status_code == 422 and "was cancelled" in refused.text
+    # The cancellation was a mistake: retracted, the exchange can be completed after all.
+    undone = await record(retraction_of(cancelled.json()["events"][0]["event_id"], "2025-04-01"))
+    assert undone.status_code == 201, undone.text
+    completed = await record(completion)
+    assert completed.status_code == 201, completed.text
+    # A completion recorded against the wrong exchange is retracted; it may be recorded again.
+    again = await record(completion)
+    assert again.status_code == 422 and "already completed" in again.text
+    undone = await record(retraction_of(completed.json()["events"][0]["event_id"], "2025-05-20"))
+    assert undone.status_code == 201, undone.text
+    assert (await record(completion)).status_code == 201
