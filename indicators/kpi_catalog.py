@@ -21,7 +21,7 @@ from typing import Literal
 import msgspec
 
 # Bumped whenever a definition, a dimension or a rounding rule changes: a snapshot records it.
-CATALOG_VERSION = "2025.1"
+CATALOG_VERSION = "2025.2"
 
 Level = Literal["output", "outcome", "impact"]
 # How a value is expressed, which also fixes its decimal places (aggregation.py).
@@ -243,9 +243,13 @@ OUTPUTS: tuple[IndicatorSheet, ...] = (
         definition=(
             "Distinct org_ids among the VO and HO of counted completed exchanges (O5's exchanges). Each "
             "organisation is split by its own attributes; in the VO/HO split an organisation that visited "
-            "and hosted is in both cells, so cells may add up to more than the total."
+            "and hosted is in both cells, so cells may add up to more than the total. Its size class is "
+            "the one in force on the completion day (one whose class changed between exchanges is in "
+            "both classes' cells)."
         ),
         means_of_verification="Exchange register (Commitments to Quality, closing reports)",
+        # 2: split by size class too (DOMAIN.md (b): a default disaggregation).
+        version=2,
         figures=_one(
             "O6",
             "Organisations in exchanges",
@@ -253,7 +257,7 @@ OUTPUTS: tuple[IndicatorSheet, ...] = (
             "number",
             "distinct",
             "distinct",
-            ("partner", *_ORG, "org_type", "role_vo_ho"),
+            ("partner", *_ORG, "org_type", "size_class", "role_vo_ho"),
             "the organisations counted",
         ),
     ),
@@ -308,9 +312,11 @@ OUTPUTS: tuple[IndicatorSheet, ...] = (
             "Two figures: O9.contacts = Σ OutreachEventHeld.attendees of live events (contacts, not "
             "distinct persons; recipients for newsletters, publications and social), split by venue "
             "country; O9.orgs = distinct org_ids in orgs_reached, of any type, split by the organisation's "
-            "own attributes."
+            "own attributes (size class in force on the event's day)."
         ),
         means_of_verification="Attendance lists, platform statistics, mailing statistics",
+        # 2: split by size class too (DOMAIN.md (b): a default disaggregation).
+        version=2,
         figures=(
             FigureSheet(
                 figure_id="O9.contacts",
@@ -329,7 +335,7 @@ OUTPUTS: tuple[IndicatorSheet, ...] = (
                 measure="number",
                 aggregation="distinct",
                 time_aggregation="distinct",
-                disaggregations=("partner", *_ORG, "org_type", "event_type"),
+                disaggregations=("partner", *_ORG, "org_type", "size_class", "event_type"),
                 n_of="the organisations counted",
             ),
         ),
@@ -504,9 +510,11 @@ OUTCOMES: tuple[IndicatorSheet, ...] = (
         level="outcome",
         definition=(
             "Number of live ClusterServiceLaunched events, new and improved alike, whoever launched them; "
-            "dimensions of the launching organisation."
+            "dimensions of the launching organisation (size class in force on launched_on)."
         ),
         means_of_verification="Service description and launch announcement",
+        # 2: split by size class too (DOMAIN.md (b): a default disaggregation).
+        version=2,
         figures=_one(
             "R6",
             "New/improved cluster services for SMEs",
@@ -514,7 +522,7 @@ OUTCOMES: tuple[IndicatorSheet, ...] = (
             "number",
             "count",
             "sum",
-            ("partner", *_ORG, "org_type", "service_area"),
+            ("partner", *_ORG, "org_type", "size_class", "service_area"),
             "launching organisations",
         ),
     ),

@@ -183,6 +183,7 @@ def services_launched(state: LogState) -> list[Contribution]:
                 {
                     "partner": partner_of(service),
                     **organisation_cells(state, service.payload.org_id),
+                    "size_class": state.size_class(service.payload.org_id, service.occurred_on),
                     "service_area": service.payload.service_area,
                 }
             ),

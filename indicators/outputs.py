@@ -143,7 +143,8 @@ def exchanges_completed(state: LogState) -> list[Contribution]:
 
 
 def organisations_in_exchanges(state: LogState) -> list[Contribution]:
-    """O6: the VO and the HO of every counted completed exchange, each in its role's cell."""
+    """O6: the VO and the HO of every counted completed exchange, each in its role's cell and the
+    size class it had on the completion day."""
     found: list[Contribution] = []
     for exchange, day in completed_exchanges(state):
         registration = exchange.registration.payload
@@ -157,6 +158,7 @@ def organisations_in_exchanges(state: LogState) -> list[Contribution]:
                         {
                             "partner": partner_of(exchange.registration),
                             **organisation_cells(state, org_id),
+                            "size_class": state.size_class(org_id, day),
                             "role_vo_ho": role,
                         }
                     ),
@@ -312,7 +314,8 @@ def _outreach_sums(state: LogState, amount: Callable[[OutreachEventHeld], int]) 
 
 
 def organisations_reached(state: LogState) -> list[Contribution]:
-    """O9.orgs: every org_id in orgs_reached of live outreach events, of any type."""
+    """O9.orgs: every org_id in orgs_reached of live outreach events, of any type (size class on the
+    event's day)."""
     return [
         Contribution(
             on=outreach.occurred_on,
@@ -322,6 +325,7 @@ def organisations_reached(state: LogState) -> list[Contribution]:
                 {
                     "partner": partner_of(outreach),
                     **organisation_cells(state, org_id),
+                    "size_class": state.size_class(org_id, outreach.occurred_on),
                     "event_type": outreach.payload.event_type,
                 }
             ),

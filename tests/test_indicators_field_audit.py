@@ -1085,11 +1085,6 @@ def test_an_incremental_targets_status_measures_time_within_its_own_period(
 # --- catalog (b): default disaggregations -------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="(b): the default disaggregations include size class; O6, O9.orgs and R6 count "
-    "organisations but cannot be split by size_class (only O4, O5, O7, O11, R1, R3 and impact can)",
-)
 @pytest.mark.parametrize("figure_id", ["O6", "O9.orgs", "R6"])
 def test_organisation_counts_can_be_split_by_size_class_a_default_disaggregation(figure_id: str) -> None:
     log = audit_log(("sme-a", "SME", "DE", "small"), ("sme-b", "SME", "FR", "micro"))
@@ -1099,3 +1094,14 @@ def test_organisation_counts_can_be_split_by_size_class_a_default_disaggregation
     log.add(service("sme-b", "skills", "2025-04-03"))
     # Two organisations (or services by them), one small and one micro.
     assert split(kpi_series(log.entries, figure_id, by="size_class")) == {"micro": "1", "small": "1"}
+
+
+def test_an_organisation_whose_class_changed_between_exchanges_is_in_both_o6_size_cells() -> None:
+    log = audit_log(("sme-a", "SME", "DE", "small"), ("sme-b", "SME", "FR", "micro"))
+    completed_exchange(log, "X1", "sme-a", "clu-de", "2025-03-03", "2025-03-07")
+    log.add(size_change("sme-a", "medium"), on="2025-05-01")
+    completed_exchange(log, "X2", "sme-a", "clu-es", "2025-06-02", "2025-06-06")
+    # O6 = {sme-a, clu-de, clu-es} = 3; sme-a was small on 03-07 and medium on 06-06, so it is in
+    # both cells; the clusters are n/a. Cells: medium 1, n/a 2, small 1 (add up to 4 > 3).
+    series = kpi_series(log.entries, "O6", by="size_class")
+    assert (str(series.figure.total.value), split(series)) == ("3", {"medium": "1", "n/a": "2", "small": "1"})

@@ -27,6 +27,7 @@ from events.admission import WriteModelAdmission
 from events.catalog import ProjectRegistered
 from events.read import read_log
 from events.store import EventStore
+from indicators.kpi_catalog import CATALOG_VERSION
 from indicators.results import Period
 from indicators.snapshot import decode_document, manifest_of
 from indicators.snapshot_publisher import SnapshotPublisher
@@ -194,7 +195,7 @@ async def test_the_document_pins_every_kpi_to_the_log_position_and_hash(
     assert (document.kind, document.period, document.catalog_version) == (
         "interim",
         Period(period_id="RP1", start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31)),
-        "2025.1",
+        CATALOG_VERSION,
     )
     assert document.code_version.startswith("impactlog ")
     o2 = document.indicators.figure("O2")
