@@ -189,20 +189,24 @@ def kpi_series(
     (its first figure)."""
     sheet = query_sheet(kpi_id, period, by)
     with collector_paused():
-        figure = _Figure(state_as_of(entries, as_of), sheet)
+        state = state_as_of(entries, as_of)
+        buckets = period_buckets(state, period)
+        memo = memo_for(state)
+        key = ("series", sheet.figure_id, period, by or "")
+        result = memo.reuse(key, buckets) if memo is not None else None
+        if result is None:
+            reads = StateReads(state)
+            breakdowns = () if by is None else (by,)
+            result = _figure_result(_Figure(cast(LogState, reads), sheet), period, buckets, breakdowns, by)
+            if memo is not None:
+                memo.keep(key, reads, reads.parts, buckets, result)
         return Series(
             catalog_version=CATALOG_VERSION,
             period_kind=period,
             by=by,
-            as_of_position=figure.state.position,
-            as_of_date=figure.state.as_of_date,
-            figure=_figure_result(
-                figure,
-                period,
-                period_buckets(figure.state, period),
-                breakdowns=() if by is None else (by,),
-                by=by,
-            ),
+            as_of_position=state.position,
+            as_of_date=state.as_of_date,
+            figure=result,
         )
 
 

@@ -11,11 +11,11 @@ from test_indicators_log import ProjectLog, feedback, retraction, training
 from test_indicators_rules import project_log, small_logs
 from test_indicators_scenario import build_log
 
-from indicators import canonical_json, evaluate_all
-from indicators.evaluate import _all_figures
+from indicators import FIGURES, canonical_json, evaluate_all, kpi_series
+from indicators.evaluate import _all_figures, _Figure, _figure_result
 from indicators.figure_memo import EVERYTHING, parts_changed_by
 from indicators.log_view import LogState, fold_log
-from indicators.periods import PERIOD_KINDS
+from indicators.periods import PERIOD_KINDS, period_buckets
 
 # The parts of a state a formula or a result may read, besides the live events of each type.
 DERIVED_PARTS = ("organisations", "participants", "exchanges", "project", "targets", "baselines")
@@ -44,6 +44,18 @@ def from_scratch(entries: list[Any], position: int | None, period: Any) -> bytes
     return canonical_json(_all_figures(fold_log(entries, position), period))
 
 
+def series_from_scratch(
+    entries: list[Any], figure_id: str, period: Any, by: str | None, position: int | None
+) -> bytes:
+    """A series' figure folded apart from any warm fold, so nothing is reused."""
+    state = fold_log(entries, position)
+    sheet = next(sheet for sheet in FIGURES if sheet.figure_id == figure_id)
+    buckets = period_buckets(state, period)
+    return canonical_json(
+        _figure_result(_Figure(state, sheet), period, buckets, () if by is None else (by,), by)
+    )
+
+
 def test_every_entry_of_the_scenario_changes_only_the_parts_the_memo_assumes() -> None:
     assert_each_entry_changes_only_its_parts(build_log().entries)
 
@@ -67,6 +79,27 @@ def test_figures_reused_along_a_growing_log_equal_figures_computed_from_scratch(
             period = data.draw(st.sampled_from(PERIOD_KINDS))
             assert canonical_json(evaluate_all(growing, as_of=position, period=period)) == from_scratch(
                 growing, position, period
+            )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=small_logs(), data=st.data())
+def test_series_reused_along_a_growing_log_equal_series_computed_from_scratch(
+    entries: list[Any], data: Any
+) -> None:
+    # A few queries asked again and again as the log grows, as a dashboard asks them.
+    sheets = data.draw(st.lists(st.sampled_from(FIGURES), min_size=1, max_size=3))
+    growing: list[Any] = []
+    while len(growing) < len(entries):
+        growing.extend(entries[len(growing) : len(growing) + data.draw(st.integers(1, 4))])
+        for _ in range(data.draw(st.integers(1, 4))):
+            sheet = data.draw(st.sampled_from(sheets))
+            by = data.draw(st.sampled_from([None, *sheet.disaggregations[:1]]))
+            period = data.draw(st.sampled_from(PERIOD_KINDS))
+            position = data.draw(st.one_of(st.none(), st.integers(0, len(growing))))
+            series = kpi_series(growing, sheet.figure_id, period=period, by=by, as_of=position)
+            assert canonical_json(series.figure) == series_from_scratch(
+                growing, sheet.figure_id, period, by, position
             )
 
 
