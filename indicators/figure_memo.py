@@ -128,18 +128,22 @@ class FigureMemo:
         self._changed: dict[int, frozenset[str]] = {}
 
     def reuse(self, key: tuple[str, ...], buckets: Sequence[Bucket]) -> FigureResult | None:
-        """The result kept under `key` if it holds at this state too."""
-        kept = self._store.get(self._lineage, key)
-        if kept is None or EVERYTHING in kept.parts or tuple(buckets) != kept.buckets:
-            return None
+        """A result kept under `key` that holds at this state too (the most recent first)."""
+        for kept in self._store.get(self._lineage, key):
+            if self._holds(kept, buckets):
+                # It holds here too: later states are compared with this one, the nearer.
+                kept.position = self._state.position
+                self._store.touch(self._lineage, key, kept)
+                return kept.result
+        return None
+
+    def _holds(self, kept: _Kept, buckets: Sequence[Bucket]) -> bool:
+        if EVERYTHING in kept.parts or tuple(buckets) != kept.buckets:
+            return False
         if any(getattr(self._state, name) != value for name, value in kept.values.items()):
-            return None
+            return False
         changed = self._changed_since(kept.position)
-        if changed is None or EVERYTHING in changed or not changed.isdisjoint(kept.parts):
-            return None
-        # It holds here too: later states are compared with this one, the nearer.
-        kept.position = self._state.position
-        return kept.result
+        return changed is not None and EVERYTHING not in changed and changed.isdisjoint(kept.parts)
 
     def keep(
         self,
@@ -169,24 +173,44 @@ def _parts_changed(entries: Sequence[LogEntry]) -> frozenset[str]:
     return frozenset(changed)
 
 
+# A warm log's kept results: figure key → the last few, the most recently used first.
+_ByKey = dict[tuple[str, ...], list[_Kept]]
+
+
 class _Store:
-    """The last result of each figure per warm log (a few logs, as warm_fold keeps)."""
+    """The last few results of each figure per warm log (a few logs, as warm_fold keeps): the head
+    and, say, the position of a snapshot a dashboard shows beside it."""
 
-    def __init__(self, logs: int = 4) -> None:
+    def __init__(self, logs: int = 4, per_key: int = 3) -> None:
         self._logs = logs
+        self._per_key = per_key
         self._lock = threading.Lock()
-        self._kept: collections.OrderedDict[int, dict[tuple[str, ...], _Kept]] = collections.OrderedDict()
+        self._kept: collections.OrderedDict[int, dict[tuple[str, ...], list[_Kept]]] = (
+            collections.OrderedDict()
+        )
 
-    def get(self, lineage: int, key: tuple[str, ...]) -> _Kept | None:
+    def get(self, lineage: int, key: tuple[str, ...]) -> list[_Kept]:
+        """The results kept under `key`, the most recently used first."""
         with self._lock:
-            return self._kept.get(lineage, {}).get(key)
+            return list(self._kept.get(lineage, {}).get(key, ()))
 
     def put(self, lineage: int, key: tuple[str, ...], kept: _Kept) -> None:
+        """Keep a result first under `key`; the least recently used beyond `per_key` goes."""
         with self._lock:
-            self._kept.setdefault(lineage, {})[key] = kept
+            results = self._kept.setdefault(lineage, {}).setdefault(key, [])
+            results.insert(0, kept)
+            del results[self._per_key :]
             self._kept.move_to_end(lineage)
             while len(self._kept) > self._logs:
                 self._kept.popitem(last=False)
+
+    def touch(self, lineage: int, key: tuple[str, ...], kept: _Kept) -> None:
+        """Mark a kept result as the most recently used under `key`."""
+        with self._lock:
+            results = self._kept.get(lineage, {}).get(key)
+            if results is not None and kept in results:
+                results.remove(kept)
+                results.insert(0, kept)
 
 
 _STORE = _Store()

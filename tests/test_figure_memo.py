@@ -129,3 +129,13 @@ def test_a_retraction_recomputes_every_figure() -> None:
     assert all(a is not b for a, b in zip(after.figures, before.figures, strict=True))
     assert after.figure("O1").total.value == 0
     assert canonical_json(after) == from_scratch(log.entries, None, "reporting_period")
+
+
+def test_a_query_of_an_earlier_position_does_not_cost_the_head_its_figures() -> None:
+    log = scenario_head()
+    before = evaluate_all(log.entries)
+    evaluate_all(log.entries, as_of=2)  # a snapshot's position, say, shown beside the live view
+    log.add(feedback("S1", 1, "p2"), on="2025-02-02")
+    after = evaluate_all(log.entries)
+    assert after.figure("O1") is before.figure("O1")
+    assert canonical_json(after) == from_scratch(log.entries, None, "reporting_period")
