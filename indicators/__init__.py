@@ -5,6 +5,7 @@ interpretation it had to make where (f) is silent.
 Public API::
 
     evaluate_all(entries, as_of=None, period="reporting_period") -> ProjectIndicators
+    evaluate_tables(entries, as_of, periods) -> {period: ProjectIndicators}  (one formula run each)
     kpi_series(entries, kpi_id, period="reporting_period", by=None, as_of=None) -> Series
     figure_evidence(entries, kpi_id, period="reporting_period", period_id=None, by=None,
                     category=None, as_of=None, cumulative=False) -> Evidence
@@ -113,7 +114,7 @@ Numbers
   numerators and denominators are counts. Targets and baselines are served as recorded.
 """
 
-from indicators.evaluate import IndicatorQueryError, evaluate_all, kpi_series
+from indicators.evaluate import IndicatorQueryError, evaluate_all, evaluate_tables, kpi_series
 from indicators.evidence import Evidence, EvidenceQueryError, figure_evidence
 from indicators.kpi_catalog import CATALOG_VERSION, FIGURES, INDICATORS, FigureSheet, IndicatorSheet
 from indicators.results import (
@@ -152,6 +153,7 @@ __all__ = [
     "TargetProgress",
     "canonical_json",
     "evaluate_all",
+    "evaluate_tables",
     "figure_evidence",
     "kpi_series",
     "suppress_for_funders",

@@ -76,15 +76,25 @@ def evaluate_all(
     entries: Iterable[LogEntry], as_of: int | dt.date | None = None, period: PeriodKind = "reporting_period"
 ) -> ProjectIndicators:
     """Every figure of the catalog: project to date, per period, and split by each of its dimensions."""
-    _check_period(period)
+    return evaluate_tables(entries, as_of, (period,))[period]
+
+
+def evaluate_tables(
+    entries: Iterable[LogEntry], as_of: int | dt.date | None, periods: Sequence[PeriodKind]
+) -> dict[PeriodKind, ProjectIndicators]:
+    """``evaluate_all`` for several period kinds at once: each figure's formula runs once for all
+    of them (a dashboard shows reporting periods and quarters of one state)."""
+    for period in periods:
+        _check_period(period)
     with collector_paused():
         state = state_as_of(entries, as_of)
-        known = _RECENT.get(state, period)
-        if known is not None:
-            return known
-        table = _all_figures(state, period)
-        # Only a warm fold's states come back: a state of the past, folded apart, is not kept.
-        return _RECENT.keep(state, period, table) if is_warm(state) else table
+        tables = {period: _RECENT.get(state, period) for period in periods}
+        missing = [period for period, table in tables.items() if table is None]
+        if missing:
+            for period, table in _all_figures(state, missing).items():
+                # Only a warm fold's states come back: a state of the past, folded apart, is not kept.
+                tables[period] = _RECENT.keep(state, period, table) if is_warm(state) else table
+        return {period: table for period, table in tables.items() if table is not None}
 
 
 class _RecentTables:
@@ -118,63 +128,80 @@ class _RecentTables:
 _RECENT = _RecentTables()
 
 
-def _all_figures(state: LogState, period: PeriodKind) -> ProjectIndicators:
-    buckets = period_buckets(state, period)
-    flows: dict[Callable[[LogState], list[Contribution]], list[Contribution]] = {}
+def _all_figures(state: LogState, periods: Sequence[PeriodKind]) -> dict[PeriodKind, ProjectIndicators]:
+    buckets = {period: period_buckets(state, period) for period in periods}
     memo = memo_for(state)
-    if memo is not None:
-        figures = _figures_with_memo(memo, state, period, buckets)
-    else:
-        figures = tuple(
-            _figure_result(
-                _Figure(state, sheet, flows), period, buckets, breakdowns=sheet.disaggregations, by=None
-            )
-            for sheet in FIGURES
+    figures = _figures_with_memo(memo, state, buckets) if memo is not None else _figures(state, buckets)
+    panel = panel_summary(state)
+    return {
+        period: ProjectIndicators(
+            catalog_version=CATALOG_VERSION,
+            grant_no=state.project.grant_no if state.project is not None else None,
+            as_of_position=state.position,
+            as_of_recorded_at=state.recorded_at,
+            as_of_date=state.as_of_date,
+            period_kind=period,
+            periods=tuple(bucket.period for bucket in buckets[period]),
+            panel=panel,
+            figures=tuple(figures[period][sheet.figure_id] for sheet in FIGURES),
         )
-    return ProjectIndicators(
-        catalog_version=CATALOG_VERSION,
-        grant_no=state.project.grant_no if state.project is not None else None,
-        as_of_position=state.position,
-        as_of_recorded_at=state.recorded_at,
-        as_of_date=state.as_of_date,
-        period_kind=period,
-        periods=tuple(bucket.period for bucket in buckets),
-        panel=panel_summary(state),
-        figures=figures,
-    )
+        for period in periods
+    }
+
+
+# Per period kind, figure id → its result; and the period kind's buckets.
+_Results = dict[PeriodKind, dict[str, FigureResult]]
+_Buckets = dict[PeriodKind, list[Bucket]]
+
+
+def _figures(state: LogState, buckets: _Buckets) -> _Results:
+    """Every figure for each period kind, one _Figure (one formula run) per figure."""
+    flows: dict[Callable[[LogState], list[Contribution]], list[Contribution]] = {}
+    found: _Results = {period: {} for period in buckets}
+    for sheet in FIGURES:
+        figure = _Figure(state, sheet, flows)
+        for period, period_buckets_ in buckets.items():
+            found[period][sheet.figure_id] = _figure_result(
+                figure, period, period_buckets_, breakdowns=sheet.disaggregations, by=None
+            )
+    return found
 
 
 def _figures_with_memo(
-    memo: FigureMemo, state: LogState, period: PeriodKind, buckets: list[Bucket]
-) -> tuple[FigureResult, ...]:
-    """Every figure, each reused from another position of the same log where nothing it read
-    changed in between (figure_memo.py), else computed over the state with its reads noted."""
+    memo: FigureMemo, state: LogState, buckets: dict[PeriodKind, list[Bucket]]
+) -> _Results:
+    """Every figure for each period kind, each reused from another position of the same log where
+    nothing it read changed in between (figure_memo.py), else computed over the state with its
+    reads noted (one formula run for the period kinds that need it)."""
     flows: dict[Callable[[LogState], list[Contribution]], list[Contribution]] = {}
-    found: dict[str, FigureResult] = {}
-    computed: dict[str, tuple[StateReads, set[str]]] = {}
+    found: _Results = {period: {} for period in buckets}
+    computed: dict[str, tuple[StateReads, set[str], list[PeriodKind]]] = {}
     for sheet in FIGURES:
-        kept = memo.reuse(("all", sheet.figure_id, period), buckets)
-        if kept is not None:
-            found[sheet.figure_id] = kept
-            continue
-        reads = StateReads(state)
-        found[sheet.figure_id] = _figure_result(
-            _Figure(cast(LogState, reads), sheet, flows),
-            period,
-            buckets,
-            breakdowns=sheet.disaggregations,
-            by=None,
-        )
-        computed[sheet.figure_id] = (reads, reads.parts)
+        figure: _Figure | None = None
+        for period, period_buckets_ in buckets.items():
+            kept = memo.reuse(("all", sheet.figure_id, period), period_buckets_)
+            if kept is not None:
+                found[period][sheet.figure_id] = kept
+                continue
+            if figure is None:
+                reads = StateReads(state)
+                figure = _Figure(cast(LogState, reads), sheet, flows)
+                computed[sheet.figure_id] = (reads, reads.parts, [])
+            found[period][sheet.figure_id] = _figure_result(
+                figure, period, period_buckets_, breakdowns=sheet.disaggregations, by=None
+            )
+            computed[sheet.figure_id][2].append(period)
     # A flow shared by two figures is run once, under the first one's reads: both read its parts.
     for formula in _SHARED_FORMULAS:
         sharing = [figure for figure, f in FLOW_FORMULAS.items() if f is formula and figure in computed]
         shared = set().union(*(computed[figure_id][1] for figure_id in sharing))
         for figure_id in sharing:
-            computed[figure_id] = (computed[figure_id][0], shared)
-    for figure_id, (reads, parts) in computed.items():
-        memo.keep(("all", figure_id, period), reads, parts, buckets, found[figure_id])
-    return tuple(found[sheet.figure_id] for sheet in FIGURES)
+            computed[figure_id] = (computed[figure_id][0], shared, computed[figure_id][2])
+    for figure_id, (reads, parts, periods) in computed.items():
+        for period in periods:
+            key = ("all", figure_id, period)
+            memo.keep(key, reads, parts, buckets[period], found[period][figure_id])
+    return found
 
 
 def kpi_series(

@@ -86,14 +86,19 @@ class ResultCache:
         result: R = await asyncio.shield(task)
         return result
 
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        """Keep a value computed along with another (one evaluation giving several results)."""
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+
     async def _compute(self, key: tuple[Any, ...], compute: Callable[[], R]) -> R:
         try:
             value = await asyncio.to_thread(compute)
         finally:
             self._pending.pop(key, None)
-        self._items[key] = value
-        if len(self._items) > self._size:
-            self._items.popitem(last=False)
+        self.put(key, value)
         return value
 
 

@@ -29,9 +29,11 @@ from indicators import (
     ProjectIndicators,
     Series,
     evaluate_all,
+    evaluate_tables,
     kpi_series,
     suppress_for_funders,
 )
+from indicators.periods import PeriodKind
 from projections.decoded_log import DecodedLog
 from service.auth import Role, principal_of, view_dashboard
 from service.dashboard import exports
@@ -118,16 +120,44 @@ def _suppressed_if(result: Any, hide: bool) -> Any:
     return suppress_for_funders(result) if hide else result
 
 
+# The page shows cards per reporting period and charts per quarter.
+PAGE_PERIODS: tuple[PeriodKind, ...] = ("reporting_period", "quarter")
+
+
+def _table_key(
+    project: str, entries: list[LogEntry], as_of: AsOf, period: str, hide: bool
+) -> tuple[Any, ...]:
+    # The same key as GET …/indicators uses: the page and the API share one evaluation.
+    return ("all", project, len(entries), as_of.cut, period, hide)
+
+
 async def _table(
     cache: ResultCache, project: str, entries: list[LogEntry], as_of: AsOf, period: str, hide: bool
 ) -> ProjectIndicators:
-    # The same key as GET …/indicators uses: the page and the API share one evaluation.
-    key = ("all", project, len(entries), as_of.cut, period, hide)
     result: ProjectIndicators = await cache.get(
-        key,
+        _table_key(project, entries, as_of, period, hide),
         lambda: _suppressed_if(evaluate_all(entries, as_of=as_of.cut, period=period), hide),  # type: ignore[arg-type]
     )
     return result
+
+
+async def _page_tables(
+    cache: ResultCache, project: str, entries: list[LogEntry], as_of: AsOf, hide: bool
+) -> tuple[ProjectIndicators, ProjectIndicators]:
+    """The tables per reporting period and per quarter, in one evaluation (each formula runs once),
+    kept under the keys the API and the exports read too."""
+    keys = [_table_key(project, entries, as_of, period, hide) for period in PAGE_PERIODS]
+
+    def evaluate() -> list[ProjectIndicators]:
+        tables = evaluate_tables(entries, as_of.cut, PAGE_PERIODS)
+        return [_suppressed_if(tables[period], hide) for period in PAGE_PERIODS]
+
+    tables: list[ProjectIndicators] = await cache.get(
+        ("page tables", project, len(entries), as_of.cut, hide), evaluate
+    )
+    for key, table in zip(keys, tables, strict=True):
+        cache.put(key, table)
+    return tables[0], tables[1]
 
 
 async def read_project(state: State, project: str, snapshot: str | None, as_of_text: str | None) -> LogRead:
@@ -157,8 +187,7 @@ async def project_figures(
 async def _computed_dashboard(state: State, project: str, read: LogRead, hide: bool) -> Dashboard:
     """The dashboard for what was read: both KPI tables, then cards, charts and breakdowns."""
     cache: ResultCache = state.indicator_cache
-    table = await _table(cache, project, read.entries, read.as_of, "reporting_period", hide)
-    quarters = await _table(cache, project, read.entries, read.as_of, "quarter", hide)
+    table, quarters = await _page_tables(cache, project, read.entries, read.as_of, hide)
     charts = chart_renderer(state)
     dashboard: Dashboard = await cache.get(
         ("dashboard", project, len(read.entries), read.as_of.cut, hide),
