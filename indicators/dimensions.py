@@ -24,11 +24,32 @@ Cells = dict[str, tuple[str, ...]]
 
 
 def cells(values: Mapping[str, str | Collection[str]]) -> Cells:
-    """Dimension → categories: one category, or several for a dimension whose cells may overlap."""
+    """Dimension → categories: one category, or several for a dimension whose cells may overlap.
+
+    Contributions falling in the same categories share one Cells (never changed once made): a
+    million contributions have a few thousand distinct ones, so most calls are one lookup."""
+    key = tuple(values.items())
+    try:
+        found = _INTERNED.get(key)
+    except TypeError:  # a list of categories is not hashable: built apart
+        return _cells(values)
+    if found is None:
+        if len(_INTERNED) >= _INTERNED_MAX:
+            _INTERNED.clear()
+        found = _INTERNED[key] = _cells(values)
+    return found
+
+
+def _cells(values: Mapping[str, str | Collection[str]]) -> Cells:
     return {
         name: (value,) if isinstance(value, str) else tuple(sorted(set(value)))
         for name, value in values.items()
     }
+
+
+# Cells already made, by the (dimension, value) pairs they were made from; emptied when full.
+_INTERNED: dict[tuple[tuple[str, str | Collection[str]], ...], Cells] = {}
+_INTERNED_MAX = 200_000
 
 
 def partner_of(event: LiveEvent[P]) -> str:
