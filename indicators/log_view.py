@@ -114,7 +114,7 @@ class Exchange(msgspec.Struct, frozen=True, kw_only=True):
         return (*self.registration.sources, *completion)
 
 
-class LogState(msgspec.Struct, frozen=True, kw_only=True):
+class LogState(msgspec.Struct, frozen=True, kw_only=True, weakref=True):
     """Everything live at one log position, ready for the KPI formulas."""
 
     position: int

@@ -19,7 +19,8 @@ import itertools
 import operator
 import threading
 import uuid
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 
 from events.collector import collector_paused
 from events.entries import LogEntry, entry_position
@@ -59,9 +60,10 @@ class _Warm:
 _LOCK = threading.Lock()
 _WARM: collections.OrderedDict[uuid.UUID, _Warm] = collections.OrderedDict()
 _SERIALS = itertools.count(1)
-# The last states warm folds handed out → (state, the fold's serial): a state's lineage.
-_HANDED_OUT: collections.OrderedDict[int, tuple[LogState, int]] = collections.OrderedDict()
-_HANDED_OUT_KEPT = 32
+# The last states warm folds handed out, by id → (the state, weakly: a state of 1M events weighs
+# tens of MB and is not kept alive for this; the fold's serial): a state's lineage.
+_HANDED_OUT: collections.OrderedDict[int, tuple[weakref.ref[LogState], int]] = collections.OrderedDict()
+_HANDED_OUT_KEPT = 64
 
 
 def state_of(entries: Sequence[LogEntry], as_of: int | None) -> LogState:
@@ -92,18 +94,29 @@ def state_of(entries: Sequence[LogEntry], as_of: int | None) -> LogState:
 
 def _handed_out(state: LogState, warm: _Warm) -> LogState:
     """Note which warm fold a state came from (called under _LOCK)."""
-    _HANDED_OUT[id(state)] = (state, warm.serial)  # the state is kept, so its id is not reused
+    # A state's id is dropped when the state goes, before another object can be given that id.
+    _HANDED_OUT[id(state)] = (weakref.ref(state, _forget(id(state))), warm.serial)
     _HANDED_OUT.move_to_end(id(state))
     while len(_HANDED_OUT) > _HANDED_OUT_KEPT:
         _HANDED_OUT.popitem(last=False)
     return state
 
 
+def _forget(key: int) -> Callable[[weakref.ref[LogState]], None]:
+    def forget(gone: weakref.ref[LogState]) -> None:
+        # Without _LOCK: this runs wherever the state is freed, possibly under the lock already.
+        found = _HANDED_OUT.get(key)
+        if found is not None and found[0] is gone:
+            _HANDED_OUT.pop(key, None)
+
+    return forget
+
+
 def lineage_of(state: LogState) -> int | None:
     """The serial of the warm fold that handed `state` out, if it is one of its recent states."""
     with _LOCK:
         found = _HANDED_OUT.get(id(state))
-        return found[1] if found is not None and found[0] is state else None
+        return found[1] if found is not None and found[0]() is state else None
 
 
 def entries_between(lineage: int, first: int, second: int) -> Sequence[LogEntry] | None:

@@ -3,6 +3,8 @@ computed there from scratch, and is reused only where nothing it read changed.""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -12,10 +14,11 @@ from test_indicators_rules import project_log, small_logs
 from test_indicators_scenario import build_log
 
 from indicators import FIGURES, canonical_json, evaluate_all, evaluate_tables, kpi_series
-from indicators.evaluate import _all_figures, _Figure, _figure_result
+from indicators.evaluate import _all_figures, _Figure, _figure_result, state_as_of
 from indicators.figure_memo import EVERYTHING, parts_changed_by
 from indicators.log_view import LogState, fold_log
 from indicators.periods import PERIOD_KINDS, period_buckets
+from indicators.warm_fold import lineage_of
 
 # The parts of a state a formula or a result may read, besides the live events of each type.
 DERIVED_PARTS = ("organisations", "participants", "exchanges", "project", "targets", "baselines")
@@ -140,3 +143,16 @@ def test_a_query_of_an_earlier_position_does_not_cost_the_head_its_figures() -> 
     after = evaluate_all(log.entries)
     assert after.figure("O1") is before.figure("O1")
     assert canonical_json(after) == from_scratch(log.entries, None, "reporting_period")
+
+
+def test_states_handed_out_are_not_kept_alive_for_their_lineage() -> None:
+    # A past state of a 1M-event log weighs tens of MB: remembering where it came from must not
+    # keep it (nor its lineage outlive it under a reused id).
+    log = scenario_head()
+    evaluate_all(log.entries)
+    past = state_as_of(log.entries, 2)
+    assert lineage_of(past) is not None
+    gone = weakref.ref(past)
+    del past
+    gc.collect()
+    assert gone() is None
