@@ -167,9 +167,7 @@ def _figures(state: LogState, buckets: _Buckets) -> _Results:
     return found
 
 
-def _figures_with_memo(
-    memo: FigureMemo, state: LogState, buckets: dict[PeriodKind, list[Bucket]]
-) -> _Results:
+def _figures_with_memo(memo: FigureMemo, state: LogState, buckets: _Buckets) -> _Results:
     """Every figure for each period kind, each reused from another position of the same log where
     nothing it read changed in between (figure_memo.py), else computed over the state with its
     reads noted (one formula run for the period kinds that need it)."""
