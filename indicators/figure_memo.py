@@ -24,7 +24,7 @@ from typing import Any
 
 from events.catalog import EventPayload
 from events.entries import LogEntry
-from indicators.log_view import LogState
+from indicators.log_view import DERIVED_PARTS, LogState
 from indicators.periods import Bucket
 from indicators.results import FigureResult
 from indicators.warm_fold import entries_between, lineage_of
@@ -46,30 +46,17 @@ _PART_OF_ATTRIBUTE: dict[str, str] = {
 # Attributes read by value: a figure is reused only where they are equal.
 _VALUES = frozenset({"as_of_date", "position", "recorded_at"})
 
-# The parts an entry of each type changes besides the live events of its own type: exactly what
-# log_view._state derives from them (tests/test_figure_memo.py checks it on every type).
-_DERIVED_PARTS: dict[str, frozenset[str]] = {
-    "CorrectionRecorded": frozenset({EVERYTHING}),
-    "ActivityRetracted": frozenset({EVERYTHING}),
-    "ProjectRegistered": frozenset({EVERYTHING}),
-    "OrganisationRegistered": frozenset({"organisations"}),
-    "OrganisationSizeClassChanged": frozenset({"organisations"}),
-    "ParticipantRegistered": frozenset({"participants"}),
-    "ExchangeRegistered": frozenset({"exchanges"}),
-    "ExchangeCompleted": frozenset({"exchanges"}),
-    "ExchangeCancelled": frozenset({"exchanges"}),
-    "ExchangeClosingReportSubmitted": frozenset({"exchanges"}),
-    "LumpSumPaid": frozenset({"exchanges"}),
-    "FollowUpCooperationRecorded": frozenset({"exchanges"}),
-    "TargetSet": frozenset({"targets"}),
-    "BaselineRecorded": frozenset({"baselines"}),
-}
+# Entries that can change any part: a correction or a retraction (its target's type, and voided
+# dependents of other types), and the project registration (periods, partners, the VOP rule).
+_CHANGES_EVERYTHING = frozenset({"CorrectionRecorded", "ActivityRetracted", "ProjectRegistered"})
 
 
 def parts_changed_by(event_type: str) -> frozenset[str]:
     """The state parts an entry of `event_type` may change: its type's live events and what
-    is derived from them."""
-    return _DERIVED_PARTS.get(event_type, frozenset()) | {event_type}
+    log_view._state derives from them (log_view.DERIVED_PARTS)."""
+    if event_type in _CHANGES_EVERYTHING:
+        return frozenset({EVERYTHING})
+    return frozenset({event_type, *(part for part, fed_by in DERIVED_PARTS.items() if event_type in fed_by)})
 
 
 class StateReads:

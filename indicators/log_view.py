@@ -260,6 +260,10 @@ class LogFold:
         self.records: dict[uuid.UUID, _Record] = {}
         self.carriers: dict[str, list[_Record]] = {}
         self.dependents: dict[str, list[_Record]] = {}
+        # The last state taken, and the records read since while nothing but new events was (None
+        # once a correction or a retraction was): the next state is that one carried forward.
+        self._last_state: LogState | None = None
+        self._appended: list[_Record] | None = []
 
     def read(self, entry: LogEntry) -> None:
         """Fold one entry in (an event delivered twice is one event)."""
@@ -274,14 +278,25 @@ class LogFold:
         kind = type(payload)
         if kind is ActivityRetracted:
             self._retract(cast(ActivityRetracted, payload).target_event_id)
+            self._appended = None
         elif kind is CorrectionRecorded:
             self._attach_correction(record, cast(CorrectionRecorded, payload).target_event_id)
+            self._appended = None
         else:
             self._index(record, payload)
+            if self._appended is not None:
+                self._appended.append(record)
 
     def state(self) -> LogState:
         """Everything live after the entries read so far."""
-        return _state(self.live_events(), self.last)
+        previous, appended = self._last_state, self._appended
+        if previous is not None and appended is not None:
+            # Only new live events since the last state (none of them changed another).
+            state = _state_after(previous, tuple(record.current() for record in appended), self.last)
+        else:
+            state = _state(self.live_events(), self.last)
+        self._last_state, self._appended = state, []
+        return state
 
     def state_at(self, position: int, last: LogEntry | None) -> LogState:
         """Everything live once positions 1..`position` were read (at most the last read), given
@@ -416,6 +431,72 @@ def _state(events: tuple[LiveEvent[EventPayload], ...], last: LogEntry | None) -
         exchanges=_exchanges(indexed, project),
         targets={_key(e.payload): e.payload for e in _live(indexed, TargetSet)},
         baselines={_key(e.payload): e.payload for e in _live(indexed, BaselineRecorded)},
+    )
+
+
+# The parts of a state _state derives from live events, and the event types each is fed by (the
+# project also feeds the exchanges: an exchange counts when its vop_id is the partnership's). Every
+# other part is by_type: each type's own live events. The figure memo reads this too.
+DERIVED_PARTS: dict[str, frozenset[str]] = {
+    "project": frozenset({"ProjectRegistered"}),
+    "organisations": frozenset({"OrganisationRegistered", "OrganisationSizeClassChanged"}),
+    "participants": frozenset({"ParticipantRegistered"}),
+    "exchanges": frozenset(
+        {
+            "ProjectRegistered",
+            "ExchangeRegistered",
+            "ExchangeCompleted",
+            "ExchangeCancelled",
+            "ExchangeClosingReportSubmitted",
+            "LumpSumPaid",
+            "FollowUpCooperationRecorded",
+        }
+    ),
+    "targets": frozenset({"TargetSet"}),
+    "baselines": frozenset({"BaselineRecorded"}),
+}
+
+
+def _state_after(
+    previous: LogState, added: tuple[LiveEvent[EventPayload], ...], last: LogEntry | None
+) -> LogState:
+    """``_state`` of the previous state's live events followed by `added` (new live events that
+    changed no other): the parts their types do not feed are the previous state's own."""
+    events = previous.events + added
+    if any(type(event.payload) is ProjectRegistered for event in added):
+        return _state(events, last)  # the project feeds the exchanges and more: derive it all again
+    grouped: dict[str, list[LiveEvent[EventPayload]]] = {}
+    for event in added:
+        grouped.setdefault(event_type_of(event.payload), []).append(event)
+    indexed = dict(previous.by_type)
+    for name, found in grouped.items():
+        indexed[name] = (*indexed.get(name, ()), *found)
+    changed = grouped.keys()
+
+    def fed(part: str) -> bool:
+        return not DERIVED_PARTS[part].isdisjoint(changed)
+
+    return LogState(
+        position=last.position if last is not None else 0,
+        recorded_at=in_utc(last.recorded_at) if last is not None else None,
+        project=previous.project,
+        events=events,
+        by_type=indexed,
+        organisations=_organisations(
+            _live(indexed, OrganisationRegistered), _live(indexed, OrganisationSizeClassChanged)
+        )
+        if fed("organisations")
+        else previous.organisations,
+        participants={e.payload.participant_id: e.payload for e in _live(indexed, ParticipantRegistered)}
+        if fed("participants")
+        else previous.participants,
+        exchanges=_exchanges(indexed, previous.project) if fed("exchanges") else previous.exchanges,
+        targets={_key(e.payload): e.payload for e in _live(indexed, TargetSet)}
+        if fed("targets")
+        else previous.targets,
+        baselines={_key(e.payload): e.payload for e in _live(indexed, BaselineRecorded)}
+        if fed("baselines")
+        else previous.baselines,
     )
 
 

@@ -16,7 +16,7 @@ from test_indicators_scenario import build_log
 from indicators import FIGURES, canonical_json, evaluate_all, evaluate_tables, kpi_series
 from indicators.evaluate import _all_figures, _Figure, _figure_result, state_as_of
 from indicators.figure_memo import EVERYTHING, parts_changed_by
-from indicators.log_view import LogState, fold_log
+from indicators.log_view import LogFold, LogState, fold_log
 from indicators.periods import PERIOD_KINDS, period_buckets
 from indicators.warm_fold import lineage_of
 
@@ -156,3 +156,18 @@ def test_states_handed_out_are_not_kept_alive_for_their_lineage() -> None:
     del past
     gc.collect()
     assert gone() is None
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=small_logs(), data=st.data())
+def test_a_state_carried_forward_over_new_events_equals_the_state_folded_from_scratch(
+    entries: list[Any], data: Any
+) -> None:
+    fold = LogFold()
+    read = 0
+    while read < len(entries):
+        step = data.draw(st.integers(1, 4))
+        for entry in entries[read : read + step]:
+            fold.read(entry)
+        read = min(read + step, len(entries))
+        assert fold.state() == fold_log(entries[:read])
