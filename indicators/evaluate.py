@@ -173,7 +173,7 @@ def _figures_with_memo(memo: FigureMemo, state: LogState, buckets: _Buckets) -> 
     reads noted (one formula run for the period kinds that need it)."""
     flows: dict[Callable[[LogState], list[Contribution]], list[Contribution]] = {}
     found: _Results = {period: {} for period in buckets}
-    computed: dict[str, tuple[StateReads, set[str], list[PeriodKind]]] = {}
+    computed: dict[str, tuple[list[StateReads], list[PeriodKind]]] = {}
     for sheet in FIGURES:
         figure: _Figure | None = None
         for period, period_buckets_ in buckets.items():
@@ -184,21 +184,22 @@ def _figures_with_memo(memo: FigureMemo, state: LogState, buckets: _Buckets) -> 
             if figure is None:
                 reads = StateReads(state)
                 figure = _Figure(cast(LogState, reads), sheet, flows)
-                computed[sheet.figure_id] = (reads, reads.parts, [])
+                computed[sheet.figure_id] = ([reads], [])
             found[period][sheet.figure_id] = _figure_result(
                 figure, period, period_buckets_, breakdowns=sheet.disaggregations, by=None
             )
-            computed[sheet.figure_id][2].append(period)
-    # A flow shared by two figures is run once, under the first one's reads: both read its parts.
+            computed[sheet.figure_id][1].append(period)
+    # A flow shared by two figures is run once, under the first one's reads: each of them depends
+    # on what both read (parts and values).
     for formula in _SHARED_FORMULAS:
         sharing = [figure for figure, f in FLOW_FORMULAS.items() if f is formula and figure in computed]
-        shared = set().union(*(computed[figure_id][1] for figure_id in sharing))
+        shared = [read for figure_id in sharing for read in computed[figure_id][0]]
         for figure_id in sharing:
-            computed[figure_id] = (computed[figure_id][0], shared, computed[figure_id][2])
-    for figure_id, (reads, parts, periods) in computed.items():
+            computed[figure_id] = (shared, computed[figure_id][1])
+    for figure_id, (reads_of_figure, periods) in computed.items():
         for period in periods:
             key = ("all", figure_id, period)
-            memo.keep(key, reads, parts, buckets[period], found[period][figure_id])
+            memo.keep(key, reads_of_figure, buckets[period], found[period][figure_id])
     return found
 
 
@@ -224,7 +225,7 @@ def kpi_series(
             breakdowns = () if by is None else (by,)
             result = _figure_result(_Figure(cast(LogState, reads), sheet), period, buckets, breakdowns, by)
             if memo is not None:
-                memo.keep(key, reads, reads.parts, buckets, result)
+                memo.keep(key, [reads], buckets, result)
         return Series(
             catalog_version=CATALOG_VERSION,
             period_kind=period,

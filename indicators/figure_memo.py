@@ -92,14 +92,13 @@ class _Kept:
     def __init__(
         self,
         position: int,
-        reads: StateReads,
-        parts: set[str],
+        reads: Sequence[StateReads],
         buckets: Sequence[Bucket],
         result: FigureResult,
     ) -> None:
         self.position = position
-        self.parts = frozenset(parts)
-        self.values = dict(reads.values)
+        self.parts = frozenset().union(*(read.parts for read in reads))
+        self.values = {name: value for read in reads for name, value in read.values.items()}
         self.buckets = tuple(buckets)
         self.result = result
 
@@ -135,13 +134,13 @@ class FigureMemo:
     def keep(
         self,
         key: tuple[str, ...],
-        reads: StateReads,
-        parts: set[str],
+        reads: Sequence[StateReads],
         buckets: Sequence[Bucket],
         result: FigureResult,
     ) -> None:
-        """Remember a result computed at this state, with the parts it read (`parts`)."""
-        self._store.put(self._lineage, key, _Kept(self._state.position, reads, parts, buckets, result))
+        """Remember a result computed at this state, with everything its computation read (`reads`:
+        several when it shares a formula run with another figure)."""
+        self._store.put(self._lineage, key, _Kept(self._state.position, reads, buckets, result))
 
     def _changed_since(self, position: int) -> frozenset[str] | None:
         """The parts the entries between `position` and this state's change (None: unknown)."""

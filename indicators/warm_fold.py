@@ -113,10 +113,14 @@ def _forget(key: int) -> Callable[[weakref.ref[LogState]], None]:
 
 
 def lineage_of(state: LogState) -> int | None:
-    """The serial of the warm fold that handed `state` out, if it is one of its recent states."""
+    """The serial of the warm fold that handed `state` out, if it is its head state or one of its
+    recent states."""
     with _LOCK:
         found = _HANDED_OUT.get(id(state))
-        return found[1] if found is not None and found[0]() is state else None
+        if found is not None and found[0]() is state:
+            return found[1]
+        # A warm fold's head state stays its state however many past states were handed out since.
+        return next((warm.serial for warm in _WARM.values() if warm.state is state), None)
 
 
 def entries_between(lineage: int, first: int, second: int) -> Sequence[LogEntry] | None:

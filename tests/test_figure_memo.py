@@ -13,9 +13,10 @@ from test_indicators_log import ProjectLog, feedback, retraction, training
 from test_indicators_rules import project_log, small_logs
 from test_indicators_scenario import build_log
 
+from events.catalog import TrainingDelivered
 from indicators import FIGURES, canonical_json, evaluate_all, evaluate_tables, kpi_series
 from indicators.evaluate import _all_figures, _Figure, _figure_result, state_as_of
-from indicators.figure_memo import EVERYTHING, parts_changed_by
+from indicators.figure_memo import EVERYTHING, StateReads, memo_for, parts_changed_by
 from indicators.log_view import LogFold, LogState, fold_log
 from indicators.periods import PERIOD_KINDS, period_buckets
 from indicators.warm_fold import lineage_of
@@ -145,6 +146,29 @@ def test_a_query_of_an_earlier_position_does_not_cost_the_head_its_figures() -> 
     assert canonical_json(after) == from_scratch(log.entries, None, "reporting_period")
 
 
+def test_a_figure_sharing_a_formula_run_is_reused_only_where_the_values_either_run_read_are_equal() -> None:
+    # O11.sum and O11.mean share one formula run: whatever either figure's computation read by
+    # value (the as-of day, say) must hold for both before one of them is reused.
+    log = scenario_head()
+    state = state_as_of(log.entries, None)
+    memo = memo_for(state)
+    assert memo is not None
+    trainings, day = StateReads(state), StateReads(state)
+    trainings.live(TrainingDelivered)
+    assert day.as_of_date is not None
+    result = evaluate_all(log.entries, period="quarter").figure("O1")
+    buckets = period_buckets(state, "quarter")
+    memo.keep(("test", "both runs"), [trainings, day], buckets, result)
+    memo.keep(("test", "one run"), [trainings], buckets, result)
+    log.add(feedback("S1", 4, "p2"), on="2025-02-01", recorded="2025-02-20T09:00:00")  # feeds no training
+    later = state_as_of(log.entries, None)
+    assert later.as_of_date != state.as_of_date
+    later_memo = memo_for(later)
+    assert later_memo is not None
+    assert later_memo.reuse(("test", "one run"), period_buckets(later, "quarter")) is result
+    assert later_memo.reuse(("test", "both runs"), period_buckets(later, "quarter")) is None
+
+
 def test_states_handed_out_are_not_kept_alive_for_their_lineage() -> None:
     # A past state of a 1M-event log weighs tens of MB: remembering where it came from must not
     # keep it (nor its lineage outlive it under a reused id).
@@ -156,6 +180,14 @@ def test_states_handed_out_are_not_kept_alive_for_their_lineage() -> None:
     del past
     gc.collect()
     assert gone() is None
+
+
+def test_the_head_keeps_its_figures_however_many_past_states_were_asked_for_since() -> None:
+    log = scenario_head()
+    head = state_as_of(log.entries, None)
+    kept_alive = [state_as_of(log.entries, 1 + n % 2) for n in range(200)]  # an auditor's as-of queries
+    assert len({id(state) for state in kept_alive}) > 64
+    assert lineage_of(head) is not None and lineage_of(head) == lineage_of(kept_alive[-1])
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
