@@ -16,12 +16,15 @@ from collections.abc import Iterator
 from events.catalog import (
     ActivityRetracted,
     CoachingSessionHeld,
+    CommitmentToQualitySigned,
     CorrectionRecorded,
     EventPayload,
     ExchangeCancelled,
     ExchangeClosingReportSubmitted,
     ExchangeCompleted,
     ExchangeRegistered,
+    FeedbackCollected,
+    FollowUpCooperationRecorded,
     IndicatorDefined,
     LumpSumPaid,
     OrganisationRegistered,
@@ -57,6 +60,9 @@ class Recorded:
     occurred_on: dt.date
     partner_org_id: str | None
     activity_ids: tuple[str, ...]
+    # As appended, and its live corrections in log order: retracting one re-applies the others.
+    original: tuple[EventPayload, dt.date] | None = None
+    corrections: list[tuple[uuid.UUID, CorrectionRecorded]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -92,7 +98,11 @@ class WriteModel:
     # activity id -> the live events that carry it (a session recorded twice has two)
     activities: dict[str, set[uuid.UUID]] = dataclasses.field(default_factory=dict)
     events: dict[uuid.UUID, Recorded] = dataclasses.field(default_factory=dict)
+    # activity id -> the live events that depend on it (feedback, follow-ups, exchange lifecycle)
+    dependents: dict[str, set[uuid.UUID]] = dataclasses.field(default_factory=dict)
     retracted: set[uuid.UUID] = dataclasses.field(default_factory=set)
+    # event id -> the retracted activity it was voided with (DOMAIN.md (f): for good)
+    voided: dict[uuid.UUID, str] = dataclasses.field(default_factory=dict)
     approved: set[tuple[str, str]] = dataclasses.field(default_factory=set)
 
     def apply(
@@ -127,7 +137,7 @@ class WriteModel:
             case PeriodReopened():
                 self.approved.discard((payload.period_id, payload.partner_org_id))
             case CorrectionRecorded():
-                self._correct(payload)
+                self._correct(event_id, payload)
             case ActivityRetracted():
                 self._retract(payload.target_event_id)
         ids = _activity_ids(payload)
@@ -136,30 +146,68 @@ class WriteModel:
         self.events[event_id] = Recorded(
             event_type_of(payload), stream_id, payload, occurred_on, partner_org_id, ids
         )
+        dependency = _dependency_id(payload)
+        if dependency is not None:
+            self.dependents.setdefault(dependency, set()).add(event_id)
 
-    def _correct(self, correction: CorrectionRecorded) -> None:
+    def _correct(self, correction_id: uuid.UUID, correction: CorrectionRecorded) -> None:
         target = self.events.get(correction.target_event_id)
         if target is None:
             return
-        try:
-            corrected, new_date = apply_correction(target.payload, target.occurred_on, correction)
-        except PayloadError:
-            return  # refused when it was recorded under older rules; the fold must not crash
+        if target.original is None:
+            target.original = (target.payload, target.occurred_on)
+        target.corrections.append((correction_id, correction))
+        self._reapply(correction.target_event_id, target)
 
-        target.payload = corrected
-        target.occurred_on = new_date
+    def _reapply(self, target_id: uuid.UUID, target: Recorded) -> None:
+        """The target as its original with its live corrections applied in log order; one that
+        no longer fits (an earlier one it built on was retracted) changes nothing, as in the fold."""
+        assert target.original is not None
+        payload, day = target.original
+        for _, correction in target.corrections:
+            try:
+                payload, day = apply_correction(payload, day, correction)
+            except PayloadError:
+                continue  # refused when recorded, or its base was retracted: the fold skips it too
+        before, after = _dependency_id(target.payload), _dependency_id(payload)
+        if before != after:  # feedback corrected to name another session, say
+            self.dependents.get(before or "", set()).discard(target_id)
+            if after is not None:
+                self.dependents.setdefault(after, set()).add(target_id)
+        carried = _activity_ids(payload)
+        if carried != target.activity_ids:  # an outreach_id corrected: feedback may name the new one
+            for activity_id in target.activity_ids:
+                carriers = self.activities.get(activity_id, set())
+                carriers.discard(target_id)
+                if not carriers:
+                    self.activities.pop(activity_id, None)
+            for activity_id in carried:
+                self.activities.setdefault(activity_id, set()).add(target_id)
+            target.activity_ids = carried
+        target.payload = payload
+        target.occurred_on = day
 
     def _retract(self, event_id: uuid.UUID) -> None:
         target = self.events.pop(event_id, None)
         self.retracted.add(event_id)
         if target is None:
             return
+        dependency = _dependency_id(target.payload)
+        if dependency is not None:
+            self.dependents.get(dependency, set()).discard(event_id)
         for activity_id in target.activity_ids:
             carriers = self.activities.get(activity_id, set())
             carriers.discard(event_id)
             if not carriers:
                 self.activities.pop(activity_id, None)
+                self._void_dependents(activity_id)
         payload = target.payload
+        if isinstance(payload, CorrectionRecorded):
+            corrected = self.events.get(payload.target_event_id)
+            if corrected is not None:
+                corrected.corrections = [c for c in corrected.corrections if c[0] != event_id]
+                self._reapply(payload.target_event_id, corrected)
+            return
         if isinstance(payload, ExchangeRegistered | ExchangeCompleted | ExchangeCancelled):
             exchange = self.exchanges.get(payload.exchange_id)
             if exchange is None:
@@ -171,6 +219,13 @@ class WriteModel:
                 # No live record carries the exchange: its lifecycle is voided with it for good
                 # (log_view.LogFold._retract), so a new registration starts afresh.
                 del self.exchanges[payload.exchange_id]
+
+    def _void_dependents(self, activity_id: str) -> None:
+        """No live record carries the activity any more: what depends on it is voided with it,
+        for good (log_view.LogFold._retract), and can be neither corrected nor retracted."""
+        for event_id in self.dependents.pop(activity_id, set()):
+            if self.events.pop(event_id, None) is not None:
+                self.voided[event_id] = activity_id
 
     def problems(
         self, payload: EventPayload, occurred_on: dt.date, partner_org_id: str | None
@@ -193,7 +248,22 @@ class WriteModel:
     def _reference_problems(self, payload: EventPayload) -> Iterator[PayloadError]:
         for ref in references(payload):
             if not self._exists(ref):
-                yield PayloadError(f"data.{ref.path}", _missing(ref))
+                yield PayloadError(f"data.{ref.path}", self._missing(ref))
+
+    def _missing(self, ref: Reference) -> str:
+        if ref.kind == "event":
+            try:
+                event_id = uuid.UUID(ref.id)
+            except ValueError:
+                return _missing(ref)
+            if event_id in self.voided:
+                return (
+                    f"event {ref.id} was voided when activity {self.voided[event_id]!r} was retracted; "
+                    "record the activity and its events again instead"
+                )
+            if event_id in self.retracted:
+                return f"event {ref.id} was retracted; record it again instead"
+        return _missing(ref)
 
     def _exists(self, ref: Reference) -> bool:
         assert self.project is not None
@@ -341,6 +411,24 @@ def _activity_ids(payload: EventPayload) -> tuple[str, ...]:
         case OutreachEventHeld():
             return (payload.outreach_id,)
     return ()
+
+
+def _dependency_id(payload: EventPayload) -> str | None:
+    """The activity id an event depends on and is voided with (log_view._DEPENDENCY_ID)."""
+    match payload:
+        case FeedbackCollected():
+            return payload.activity_id
+        case FollowUpCooperationRecorded():
+            return payload.source_activity_id
+        case (
+            CommitmentToQualitySigned()
+            | ExchangeCompleted()
+            | ExchangeClosingReportSubmitted()
+            | LumpSumPaid()
+            | ExchangeCancelled()
+        ):
+            return payload.exchange_id
+    return None
 
 
 def _prefixed(path: str) -> str:

@@ -54,8 +54,7 @@ def problem_of(response: httpx.Response) -> dict[str, Any]:
 
 
 async def head(service: httpx.AsyncClient, staff: dict[str, str]) -> int:
-    page = (await service.get(f"/api/v1/projects/{PROJECT}/streams/project", headers=staff)).json()
-    return int(page["events"][-1]["position"]) if page["events"] else 0
+    return int((await service.get(EVENTS, headers=staff)).json()["head"])
 
 
 async def log_length(db: Database) -> int:
@@ -311,3 +310,146 @@ async def test_a_retracted_cancellation_or_completion_is_as_if_it_had_never_been
     undone = await record(retraction_of(completed.json()["events"][0]["event_id"], "2025-05-20"))
     assert undone.status_code == 201, undone.text
     assert (await record(completion)).status_code == 201
+
+
+async def test_events_voided_with_a_retracted_activity_can_be_neither_corrected_nor_retracted(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    staff = await set_up(service, db)
+
+    async def record(event: dict[str, Any]) -> httpx.Response:
+        return await service.post(EVENTS, json=event, headers=staff)
+
+    session = await record(training("S-9", "2025-02-18", [("p-1", "clu-at", "6")]))
+    assert session.status_code == 201, session.text
+    feedback = await record(
+        {
+            "type": "FeedbackCollected",
+            "occurred_on": "2025-02-18",
+            "partner_org_id": "clu-at",
+            "data": {"activity_id": "S-9", "satisfaction": 2, "knowledge_gain": 3, "recommend": False},
+        }
+    )
+    assert feedback.status_code == 201, feedback.text
+    feedback_id = feedback.json()["events"][0]["event_id"]
+    retracted = await record(retraction_of(session.json()["events"][0]["event_id"], "2025-02-20"))
+    assert retracted.status_code == 201, retracted.text
+    before = await head(service, staff)
+
+    # The feedback went with its session (DOMAIN.md (f)): nothing can change it any more.
+    correction = {
+        "type": "CorrectionRecorded",
+        "occurred_on": "2025-02-21",
+        "partner_org_id": "clu-at",
+        "data": {
+            "target_event_id": feedback_id,
+            "field_changes": {"satisfaction": 5},
+            "reason": "typo",
+            "approved_by": "coordinator",
+        },
+    }
+    for refused in (await record(correction), await record(retraction_of(feedback_id, "2025-02-21"))):
+        assert refused.status_code == 422, refused.text
+        problem = problem_of(refused)
+        assert "voided" in problem["detail"] + str(problem.get("errors", "")) and "S-9" in refused.text
+        assert "target_event_id" in refused.text
+    assert await head(service, staff) == before  # nothing written
+
+
+async def test_an_exchange_lifecycle_event_voided_with_its_registration_cannot_be_corrected(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    staff = await set_up(service, db)
+
+    async def record(event: dict[str, Any]) -> httpx.Response:
+        return await service.post(EVENTS, json=event, headers=staff)
+
+    registered = await record(
+        exchange_event(
+            "ExchangeRegistered",
+            "2025-03-01",
+            vo_org_id="sme-1",
+            ho_org_id="clu-es",
+            vop_id="CXC-TWIN-2025",
+            hop_id="CXC-AGRIFOOD-2025",
+            objectives=["Learn the host's qualification scheme"],
+            activity_types=["study_visit"],
+        )
+    )
+    assert registered.status_code == 201, registered.text
+    completed = await record(
+        exchange_event(
+            "ExchangeCompleted",
+            "2025-05-16",
+            actual_start="2025-05-12",
+            actual_end="2025-05-16",
+            working_days=5,
+            mode="physical",
+            distance_km=1800,
+        )
+    )
+    assert completed.status_code == 201, completed.text
+    undone = await record(retraction_of(registered.json()["events"][0]["event_id"], "2025-05-20"))
+    assert undone.status_code == 201, undone.text
+    correction = {
+        "type": "CorrectionRecorded",
+        "occurred_on": "2025-05-21",
+        "partner_org_id": "clu-pl",
+        "data": {
+            "target_event_id": completed.json()["events"][0]["event_id"],
+            "field_changes": {"working_days": 4},
+            "reason": "miscounted",
+            "approved_by": "coordinator",
+        },
+    }
+    refused = await record(correction)
+    assert refused.status_code == 422 and "voided" in refused.text and "X-1" in refused.text, refused.text
+
+
+async def test_feedback_corrected_to_name_another_session_goes_with_that_session(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    staff = await set_up(service, db)
+
+    async def record(event: dict[str, Any]) -> httpx.Response:
+        return await service.post(EVENTS, json=event, headers=staff)
+
+    first = await record(training("S-1", "2025-02-18", [("p-1", "clu-at", "6")]))
+    second = await record(training("S-2", "2025-02-19", [("p-1", "clu-at", "6")]))
+    feedback = await record(
+        {
+            "type": "FeedbackCollected",
+            "occurred_on": "2025-02-18",
+            "partner_org_id": "clu-at",
+            "data": {"activity_id": "S-1", "satisfaction": 4, "knowledge_gain": 4, "recommend": True},
+        }
+    )
+    feedback_id = feedback.json()["events"][0]["event_id"]
+
+    def correction(changes: dict[str, Any], on: str) -> dict[str, Any]:
+        return {
+            "type": "CorrectionRecorded",
+            "occurred_on": on,
+            "partner_org_id": "clu-at",
+            "data": {
+                "target_event_id": feedback_id,
+                "field_changes": changes,
+                "reason": "wrong session on the form",
+                "approved_by": "coordinator",
+            },
+        }
+
+    moved = await record(correction({"activity_id": "S-2"}, "2025-02-20"))
+    assert moved.status_code == 201, moved.text
+    # It is about S-2 now: retracting S-1 leaves it live, and it can still be corrected.
+    assert (
+        await record(retraction_of(first.json()["events"][0]["event_id"], "2025-02-21"))
+    ).status_code == 201
+    kept = await record(correction({"satisfaction": 5}, "2025-02-22"))
+    assert kept.status_code == 201, kept.text
+    # Retracting S-2 voids it.
+    assert (
+        await record(retraction_of(second.json()["events"][0]["event_id"], "2025-02-23"))
+    ).status_code == 201
+    refused = await record(correction({"satisfaction": 3}, "2025-02-24"))
+    assert refused.status_code == 422 and "voided" in refused.text and "S-2" in refused.text, refused.text
