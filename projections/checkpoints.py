@@ -42,7 +42,9 @@ SELECT h.project_id, h.position - coalesce(c.position, 0) AS lag
 
 # Per project: head, checkpoint, and for how long the projection has been behind without
 # progress — since the later of its last batch and the recording of the first event it has not
-# read (so a project quiet for a week is not "stalled" the moment an event arrives).
+# read (so a project quiet for a week is not "stalled" the moment an event arrives); and how long
+# ago a rebuild from zero, in whichever process, last made progress. Ages are measured on the
+# database's clock, the one every process shares.
 STATUS = """
 SELECT h.project_id, h.position AS head, coalesce(c.position, 0) AS checkpoint, c.version,
        c.updated_at,
@@ -50,11 +52,28 @@ SELECT h.project_id, h.position AS head, coalesce(c.position, 0) AS checkpoint, 
             extract(epoch FROM clock_timestamp() - greatest(c.updated_at, (
                 SELECT e.recorded_at FROM events e
                  WHERE e.project_id = h.project_id AND e.position = coalesce(c.position, 0) + 1)))
-       ELSE 0 END::float8 AS behind_seconds
+       ELSE 0 END::float8 AS behind_seconds,
+       extract(epoch FROM clock_timestamp() - c.rebuild_progress_at)::float8 AS rebuild_progress_seconds
   FROM log_heads h
   LEFT JOIN projection_checkpoints c ON c.projection = $1 AND c.project_id = h.project_id
  ORDER BY h.project_id
 """
+
+# A rebuild from zero's heartbeat: it made progress `$4` seconds ago. The rebuild commits nothing
+# until its swap, so this is written beside it, in a transaction of its own, for the processes
+# not running it. The row is created as a batch would create it when the rebuild is the
+# projection's first work on the project (a restored log). The swap holds the row until it
+# commits: a heartbeat gives way (lock timeout) rather than wait for it, or hold it up.
+RECORD_REBUILD_PROGRESS = """
+INSERT INTO projection_checkpoints (projection, project_id, position, version, rebuild_progress_at)
+VALUES ($1, $2, 0, $3, clock_timestamp() - make_interval(secs => $4))
+ON CONFLICT (projection, project_id) DO UPDATE SET rebuild_progress_at = excluded.rebuild_progress_at
+"""
+CLEAR_REBUILD_PROGRESS = """
+UPDATE projection_checkpoints SET rebuild_progress_at = NULL
+ WHERE projection = $1 AND project_id = $2
+"""
+HEARTBEAT_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '100ms'"
 
 # One runner per projection and database schema (test schemas do not contend), held for the
 # session of the runner's connection: when its process dies, the lock is free for another.
@@ -97,6 +116,8 @@ class CheckpointState(msgspec.Struct, frozen=True, kw_only=True):
     version: int | None
     updated_at: dt.datetime | None
     behind_seconds: float
+    # Since a rebuild from zero last reported progress (None when none runs, or it ended).
+    rebuild_progress_seconds: float | None
 
 
 async def lock_checkpoint(
@@ -125,6 +146,23 @@ async def checkpoint_states(connection: Executor, projection: str) -> list[Check
     """Every project's head and the projection's checkpoint on it."""
     rows: list[asyncpg.Record] = await connection.fetch(STATUS, projection)
     return [CheckpointState(**dict(r)) for r in rows]
+
+
+async def record_rebuild_progress(
+    connection: Connection, projection: str, project_id: str, version: int, seconds_ago: float
+) -> None:
+    """Note that a rebuild made progress `seconds_ago`, in a transaction of its own; raises
+    LockNotAvailableError rather than wait for the swap."""
+    async with connection.transaction():
+        await connection.execute(HEARTBEAT_LOCK_TIMEOUT)
+        await connection.execute(RECORD_REBUILD_PROGRESS, projection, project_id, version, seconds_ago)
+
+
+async def clear_rebuild_progress(connection: Connection, projection: str, project_id: str) -> None:
+    """The rebuild ended (swapped in or failed): no heartbeat any more."""
+    async with connection.transaction():
+        await connection.execute(HEARTBEAT_LOCK_TIMEOUT)
+        await connection.execute(CLEAR_REBUILD_PROGRESS, projection, project_id)
 
 
 async def try_lock(connection: Connection, projection: str) -> bool:

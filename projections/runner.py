@@ -27,6 +27,11 @@ project's partitions and moves the checkpoint: exactly once, all or nothing, nev
 a failure or a crash leaves the old rows and checkpoint, and the next turn tries again.
 Leftovers of a builder killed mid-way are dropped when the service starts and before each
 rebuild (partitions.drop_abandoned_builds).
+
+A rebuild commits nothing until its swap, so its checkpoint stands still for minutes. Its runner
+writes a heartbeat (when it last made progress, in a short transaction of its own that gives way
+to the swap's lock) every `heartbeat_interval` seconds while it advances, and clears it when the
+rebuild ends: every process's status then tells a rebuild in progress from a stalled projection.
 """
 
 from __future__ import annotations
@@ -51,9 +56,11 @@ from events.read import read_log
 from projections.checkpoints import (
     Lagging,
     checkpoint_states,
+    clear_rebuild_progress,
     lagging_projects,
     lock_checkpoint,
     lock_holder,
+    record_rebuild_progress,
     set_checkpoint,
     try_lock,
     unlock,
@@ -75,6 +82,11 @@ THROUGHPUT_WINDOW = 10.0
 # How long a rebuild waits for a second connection before it reads on the runner's alone.
 SPARE_CONNECTION_WAIT = 1.0
 MAX_ERROR_BACKOFF = 60.0
+# How often a rebuild's heartbeat is written: well within the service's stall_after (30 s), as a
+# process reading it sees the progress up to this much late.
+REBUILD_HEARTBEAT_INTERVAL = 5.0
+# How long a heartbeat waits for a pool connection before it skips a beat.
+HEARTBEAT_CONNECTION_WAIT = 1.0
 
 
 class Projection(Protocol):
@@ -129,7 +141,10 @@ class ProjectionStatus(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     # The projection version that built the rows (None before the first batch).
     built_by_version: int | None
-    # Behind for longer than the service's stall_after.
+    # A rebuild from zero, in this process or another, reported progress within stall_after (it
+    # commits nothing until its swap, so the checkpoint stands still meanwhile).
+    rebuilding: bool = False
+    # Behind without progress for longer than the service's stall_after, and not rebuilding.
     stalled: bool
     # The last batch of this project failed in this process with this error (retried).
     error: str | None
@@ -178,6 +193,7 @@ class ProjectionRunner:
         poll_interval: float = 1.0,
         lock_retry_interval: float = 2.0,
         fast_path_after: int = DEFAULT_FAST_PATH_AFTER,
+        heartbeat_interval: float = REBUILD_HEARTBEAT_INTERVAL,
     ) -> None:
         self.projection = projection
         self._pool = pool
@@ -186,6 +202,7 @@ class ProjectionRunner:
         self._poll_interval = poll_interval
         self._lock_retry_interval = lock_retry_interval
         self._fast_path_after = fast_path_after
+        self._heartbeat_interval = heartbeat_interval
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -230,9 +247,12 @@ class ProjectionRunner:
             lag = state.head - state.checkpoint
             meter = self._throughput.get(state.project_id) or _Throughput()
             failure = self._failures.get(state.project_id)
-            # A rebuild commits nothing until its swap, but reports what it has read.
+            # A rebuild commits nothing until its swap, but reports what it has read: here, to
+            # this process; elsewhere, through the heartbeat its runner writes.
             rebuilt_at = self._rebuilding.get(state.project_id)
-            rebuilding = rebuilt_at is not None and time.monotonic() - rebuilt_at <= stall_after
+            here = rebuilt_at is not None and time.monotonic() - rebuilt_at <= stall_after
+            beat = state.rebuild_progress_seconds
+            rebuilding = here or (beat is not None and beat <= stall_after)
             statuses.append(
                 ProjectionStatus(
                     projection=name,
@@ -248,6 +268,7 @@ class ProjectionRunner:
                     holder_pid=holder,
                     version=self.projection.version,
                     built_by_version=state.version,
+                    rebuilding=rebuilding,
                     stalled=lag > 0 and state.behind_seconds > stall_after and not rebuilding,
                     error=failure.message if failure is not None else None,
                 )
@@ -387,7 +408,7 @@ class ProjectionRunner:
 
         progress(ReplayProgress(projection=self.projection.name, done=0, total=0, events_per_second=0.0))
         try:
-            async with self._spare_connection() as reader:
+            async with self._heartbeat(connection, project_id), self._spare_connection() as reader:
                 result = await rebuild(
                     connection,
                     self.projection,
@@ -399,6 +420,65 @@ class ProjectionRunner:
         finally:
             self._rebuilding.pop(project_id, None)
         return result.position
+
+    @contextlib.asynccontextmanager
+    async def _heartbeat(self, connection: Connection, project_id: str) -> AsyncIterator[None]:
+        """The rebuild's heartbeat (module doc): written at once, then while the rebuild advances,
+        and cleared when it ends. The first and last go on the runner's connection, idle then."""
+        await self._beat(project_id, connection)
+        done = asyncio.Event()
+        beating = asyncio.create_task(self._beat_while_rebuilding(project_id, done))
+        try:
+            yield
+        finally:
+            done.set()
+            await beating  # short: a beat gives way to locks and to a busy pool
+            await self._beat(project_id, connection, clear=True)
+
+    async def _beat_while_rebuilding(self, project_id: str, done: asyncio.Event) -> None:
+        """Every heartbeat_interval until `done`, a beat if the rebuild progressed since the last
+        one (a rebuild stuck in a step must not look alive)."""
+        written = self._rebuilding.get(project_id)
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self._heartbeat_interval)
+            progressed = self._rebuilding.get(project_id)
+            if done.is_set() or progressed is None or progressed == written:
+                continue
+            if await self._beat(project_id):
+                written = progressed
+
+    async def _beat(self, project_id: str, connection: Connection | None = None, clear: bool = False) -> bool:
+        """Write (or clear) the heartbeat, on `connection` or else a pool connection; whether it
+        was written. A failure is only logged: the rebuild goes on without it, and a heartbeat
+        left behind stops counting after stall_after."""
+        name = self.projection.name
+        try:
+            async with self._beat_connection(connection) as writer:
+                if clear:
+                    await clear_rebuild_progress(writer, name, project_id)
+                else:
+                    ago = time.monotonic() - self._rebuilding.get(project_id, time.monotonic())
+                    await record_rebuild_progress(writer, name, project_id, self.projection.version, ago)
+        except Exception as error:  # whatever it is, it must not fail the rebuild
+            # A beat meeting the swap's lock on the checkpoint row is expected: the swap goes first.
+            level = logging.INFO if isinstance(error, asyncpg.LockNotAvailableError) else logging.WARNING
+            log.log(
+                level,
+                f"rebuild heartbeat not written: {type(error).__name__}: {error}",
+                extra={**self._log_extra(), "project": project_id},
+            )
+            return False
+        return True
+
+    @contextlib.asynccontextmanager
+    async def _beat_connection(self, connection: Connection | None) -> AsyncIterator[Connection]:
+        """`connection`, or a pool connection if one frees up soon (a beat can skip, not wait)."""
+        if connection is not None:
+            yield connection
+            return
+        async with self._pool.acquire(timeout=HEARTBEAT_CONNECTION_WAIT) as pooled:
+            yield pooled
 
     @contextlib.asynccontextmanager
     async def _spare_connection(self) -> AsyncIterator[PoolConnectionProxy[Any] | None]:
@@ -468,6 +548,7 @@ class ProjectionService:
                 poll_interval=poll_interval,
                 lock_retry_interval=lock_retry_interval,
                 fast_path_after=fast_path_after,
+                heartbeat_interval=min(REBUILD_HEARTBEAT_INTERVAL, stall_after / 4),
             )
             for projection in (projections if projections is not None else default_projections())
         ]
