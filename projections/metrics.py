@@ -18,7 +18,7 @@ _LABELS = ("projection", "project")
 
 
 class ProjectionMetrics(Collector):
-    """impactlog_projection_* gauges (lag, checkpoint, head, events/s, running, stalled) and
+    """impactlog_projection_* gauges (lag, checkpoint, head, events/s, running, rebuilding, stalled) and
     the events projected by this process, from the last observed statuses."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
@@ -50,6 +50,11 @@ class ProjectionMetrics(Collector):
             ),
             "running": GaugeMetricFamily(
                 "impactlog_projection_running", "1 when this process runs the projection", labels=_LABELS
+            ),
+            "rebuilding": GaugeMetricFamily(
+                "impactlog_projection_rebuilding",
+                "1 while a rebuild from zero, in any process, reports progress",
+                labels=_LABELS,
             ),
             "stalled": GaugeMetricFamily(
                 "impactlog_projection_stalled", "1 when behind without progress too long", labels=_LABELS

@@ -484,6 +484,7 @@ def test_metrics_export_lag_and_events_per_second_per_projection() -> None:
     assert 'impactlog_projection_lag_events{project="p1",projection="exchanges"} 7.0' in text
     assert 'impactlog_projection_events_per_second{project="p1",projection="exchanges"} 12.5' in text
     assert 'impactlog_projection_stalled{project="p1",projection="activities"} 0.0' in text
+    assert 'impactlog_projection_rebuilding{project="p1",projection="activities"} 0.0' in text
     assert 'impactlog_projection_events_total{project="p1",projection="exchanges"} 100.0' in text
 
 
