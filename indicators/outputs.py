@@ -8,6 +8,7 @@ cancelled; O5–O8 need its ExchangeCompleted too (DOMAIN.md (f), Outputs).
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import NamedTuple
@@ -20,6 +21,7 @@ from events.catalog import (
 )
 from indicators.aggregation import Contribution
 from indicators.dimensions import (
+    Cells,
     cells,
     country_of,
     exchange_cells,
@@ -30,7 +32,7 @@ from indicators.dimensions import (
     session_cells,
     yes_no,
 )
-from indicators.log_view import UNKNOWN, Exchange, LogState
+from indicators.log_view import SME_SIZE_CLASSES, UNKNOWN, Exchange, LogState, Organisation
 
 # O3's "cluster managers/staff": the two ParticipantRegistered roles of a cluster organisation.
 CLUSTER_STAFF_ROLES = frozenset({"cluster_manager", "cluster_staff"})
@@ -227,29 +229,62 @@ def _engagements(state: LogState) -> Iterator[_Engagement]:
 def smes_engaged(state: LogState) -> list[Contribution]:
     """O7: organisations that were SMEs on the day of a training, exchange, coaching or B2B event;
     an SME's size-class cell is its class at its first such activity."""
-    counted = sorted(
-        (e for e in _engagements(state) if state.is_sme(e.org_id, e.on)), key=lambda e: (e.on, e.position)
-    )
+    sme_on = _SmeTest(state)
+    counted = sorted((e for e in _engagements(state) if sme_on(e.org_id, e.on)), key=_ON_THEN_POSITION)
     first_class: dict[str, str] = {}
     for engagement in counted:
-        first_class.setdefault(engagement.org_id, state.size_class(engagement.org_id, engagement.on))
-    return [
-        Contribution(
-            on=e.on,
-            key=e.org_id,
-            subjects=frozenset({e.org_id}),
-            cells=cells(
+        if engagement.org_id not in first_class:
+            first_class[engagement.org_id] = state.size_class(engagement.org_id, engagement.on)
+    # Engagements of one SME through one partner and kind of activity fall in the same cells.
+    made: dict[tuple[str, str, str], Cells] = {}
+    found: list[Contribution] = []
+    for e in counted:
+        kind = (e.partner, e.org_id, e.activity_type)
+        categories = made.get(kind)
+        if categories is None:
+            categories = made[kind] = cells(
                 {
                     "partner": e.partner,
                     **place_and_sector(state, e.org_id),
                     "size_class": first_class[e.org_id],
                     "activity_type": e.activity_type,
                 }
-            ),
-            sources=e.sources,
+            )
+        found.append(
+            Contribution(
+                on=e.on,
+                key=e.org_id,
+                subjects=frozenset({e.org_id}),
+                cells=categories,
+                sources=e.sources,
+            )
         )
-        for e in counted
-    ]
+    return found
+
+
+_ON_THEN_POSITION = operator.itemgetter(1, 2)  # _Engagement.on, _Engagement.position
+
+
+class _SmeTest:
+    """``state.is_sme`` with what it found per organisation kept: most organisations are an SME
+    on every day or on none (no size-class change), so their days need no look."""
+
+    def __init__(self, state: LogState) -> None:
+        self._organisations = state.organisations
+        self._known: dict[str, bool | Organisation] = {}
+
+    def __call__(self, org_id: str, day: dt.date) -> bool:
+        known = self._known.get(org_id)
+        if known is None:
+            organisation = self._organisations.get(org_id)
+            if organisation is None or organisation.registration.org_type != "SME":
+                known = False
+            elif not organisation.size_changes:
+                known = organisation.registration.size_class in SME_SIZE_CLASSES
+            else:
+                known = organisation
+            self._known[org_id] = known
+        return known.is_sme_on(day) if isinstance(known, Organisation) else known
 
 
 def countries_connected(state: LogState) -> list[Contribution]:
