@@ -251,15 +251,25 @@ def measure_breakdowns(
     """``measure_cells`` for each of `dimensions`, in one pass: contributions that fall in the same
     categories of every dimension are tallied together once, and each cell merges those tallies."""
     plain = [by for by in dimensions if by not in sheet.shared_denominator]
-    alike: dict[tuple[tuple[str, ...], ...], list[Contribution]] = {}
+    # Contributions in the same categories mostly share one Cells (dimensions.cells): grouped by
+    # that object first, each group's signature is read once. A tally does not depend on the
+    # order its contributions come in, so regrouping changes no figure.
+    sharing: dict[int, list[Contribution]] = {}
     for contribution in contributions:
-        categories = contribution.cells
-        signature = tuple([categories[by] for by in plain])
-        members = alike.get(signature)
+        members = sharing.get(id(contribution.cells))
         if members is None:
-            alike[signature] = [contribution]
+            sharing[id(contribution.cells)] = [contribution]
         else:
             members.append(contribution)
+    alike: dict[tuple[tuple[str, ...], ...], list[Contribution]] = {}
+    for members in sharing.values():
+        categories = members[0].cells
+        signature = tuple([categories[by] for by in plain])
+        found_alike = alike.get(signature)
+        if found_alike is None:
+            alike[signature] = members
+        else:
+            found_alike.extend(members)
     groups: list[tuple[tuple[tuple[str, ...], ...], Tally]] = []
     for signature, members in alike.items():
         tally = Tally(sheet)
