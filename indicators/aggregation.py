@@ -135,27 +135,25 @@ class Tally:
         innermost loop)."""
         kind, subjects, add = self._kind, self.subjects, EXACT.add
         amount, denominator, count = self.amount, self.denominator, self.count
-        if kind == "ratio":
-            for contribution in contributions:
-                count += 1
-                subjects.update(contribution.subjects)
-                amount = add(amount, contribution.amount)
-                denominator = add(denominator, contribution.denominator)
-        elif kind in ("count", "sum"):
-            for contribution in contributions:
-                count += 1
-                subjects.update(contribution.subjects)
-                amount = add(amount, contribution.amount)
-        elif kind == "distinct":
-            keys = self.keys
-            for contribution in contributions:
-                count += 1
-                subjects.update(contribution.subjects)
-                keys.add(contribution.key)
-        else:
+        if kind not in ("ratio", "count", "sum", "distinct"):
             for contribution in contributions:
                 self.add(contribution)
             return
+        batch = contributions if isinstance(contributions, list) else list(contributions)
+        if not batch:
+            return
+        count += len(batch)
+        # One C-level update over every contribution's subjects (and keys), not one call each.
+        subjects.update(*[contribution.subjects for contribution in batch])
+        if kind == "ratio":
+            for contribution in batch:
+                amount = add(amount, contribution.amount)
+                denominator = add(denominator, contribution.denominator)
+        elif kind == "distinct":
+            self.keys.update([contribution.key for contribution in batch])
+        else:
+            for contribution in batch:
+                amount = add(amount, contribution.amount)
         self.amount, self.denominator, self.count = amount, denominator, count
 
     def add(self, contribution: Contribution) -> None:
