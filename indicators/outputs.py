@@ -53,19 +53,25 @@ def sessions_delivered(state: LogState) -> list[Contribution]:
 
 def training_person_hours(state: LogState) -> list[Contribution]:
     """O2: the attended hours of every attendee of live sessions, whatever their role."""
-    return [
-        Contribution(
-            on=session.occurred_on,
-            amount=attendee.attended_hours,
-            subjects=frozenset({attendee.participant_id}),
-            cells=cells(
-                {**session_cells(state, session), "gender": gender_of(state, attendee.participant_id)}
-            ),
-            sources=session.sources,
-        )
-        for session in state.live(TrainingDelivered)
-        for attendee in session.payload.attendees
-    ]
+    found: list[Contribution] = []
+    for session in state.live(TrainingDelivered):
+        place = session_cells(state, session)
+        by_gender: dict[str, Cells] = {}  # a session's attendees of one gender share their cells
+        for attendee in session.payload.attendees:
+            gender = gender_of(state, attendee.participant_id)
+            categories = by_gender.get(gender)
+            if categories is None:
+                categories = by_gender[gender] = cells({**place, "gender": gender})
+            found.append(
+                Contribution(
+                    on=session.occurred_on,
+                    amount=attendee.attended_hours,
+                    subjects=frozenset({attendee.participant_id}),
+                    cells=categories,
+                    sources=session.sources,
+                )
+            )
+    return found
 
 
 def cluster_staff_trained(state: LogState) -> list[Contribution]:
@@ -351,24 +357,32 @@ def _outreach_sums(state: LogState, amount: Callable[[OutreachEventHeld], int]) 
 def organisations_reached(state: LogState) -> list[Contribution]:
     """O9.orgs: every org_id in orgs_reached of live outreach events, of any type (size class on the
     event's day)."""
-    return [
-        Contribution(
-            on=outreach.occurred_on,
-            key=org_id,
-            subjects=frozenset({org_id}),
-            cells=cells(
-                {
-                    "partner": partner_of(outreach),
-                    **organisation_cells(state, org_id),
-                    "size_class": state.size_class(org_id, outreach.occurred_on),
-                    "event_type": outreach.payload.event_type,
-                }
-            ),
-            sources=outreach.sources,
-        )
-        for outreach in state.live(OutreachEventHeld)
-        for org_id in outreach.payload.orgs_reached
-    ]
+    found: list[Contribution] = []
+    made: dict[tuple[str, str, str, str], Cells] = {}  # organisations reached alike share cells
+    for outreach in state.live(OutreachEventHeld):
+        partner, kind, day = partner_of(outreach), outreach.payload.event_type, outreach.occurred_on
+        for org_id in outreach.payload.orgs_reached:
+            size_class = state.size_class(org_id, day)
+            categories = made.get((partner, org_id, size_class, kind))
+            if categories is None:
+                categories = made[(partner, org_id, size_class, kind)] = cells(
+                    {
+                        "partner": partner,
+                        **organisation_cells(state, org_id),
+                        "size_class": size_class,
+                        "event_type": kind,
+                    }
+                )
+            found.append(
+                Contribution(
+                    on=day,
+                    key=org_id,
+                    subjects=frozenset({org_id}),
+                    cells=categories,
+                    sources=outreach.sources,
+                )
+            )
+    return found
 
 
 def lump_sums_paid(state: LogState) -> list[Contribution]:
