@@ -22,6 +22,7 @@ from events.catalog import (
 from events.entries import LiveEvent
 from indicators.aggregation import ONE, ZERO, Contribution
 from indicators.dimensions import (
+    Cells,
     cells,
     country_of,
     exchange_cells,
@@ -79,12 +80,20 @@ def training_satisfaction(state: LogState) -> list[Contribution]:
     # Two live records of one session (to be fixed by a retraction) describe the same session:
     # the later one is taken.
     sessions = {s.payload.session_id: s for s in state.live(TrainingDelivered)}
+    # Responses on one session through one partner from one gender share their cells.
+    made: dict[tuple[int, str, str], Cells] = {}
     found: list[Contribution] = []
     for feedback in state.live(FeedbackCollected):
         session = sessions.get(feedback.payload.activity_id)
         if session is None:
             continue  # feedback on an outreach event or another activity is not R2's
         respondent = feedback.payload.respondent_id
+        alike = (session.position, partner_of(feedback), gender_of(state, respondent))
+        categories = made.get(alike)
+        if categories is None:
+            categories = made[alike] = cells(
+                {**session_cells(state, session), "partner": alike[1], "gender": alike[2]}
+            )
         found.append(
             Contribution(
                 on=session.occurred_on,
@@ -92,13 +101,7 @@ def training_satisfaction(state: LogState) -> list[Contribution]:
                 denominator=ONE,
                 # An anonymous response is taken as one person of its own.
                 subjects=frozenset({respondent or f"anonymous:{feedback.event_id}"}),
-                cells=cells(
-                    {
-                        **session_cells(state, session),
-                        "partner": partner_of(feedback),
-                        "gender": gender_of(state, respondent),
-                    }
-                ),
+                cells=categories,
                 sources=feedback.sources,
             )
         )
