@@ -84,8 +84,11 @@ Dimensions
   (digital/green) are shared-denominator dimensions: a cell's numerator counts the cases found in
   that category, its denominator all cases, its n only the cases in the category.
 - n = distinct persons or organisations behind a cell (FigureSheet.n_of says whose): O1 counts
-  the sessions' attendees; O9/O10 the organisations reached; R2 respondents, each anonymous
-  response as one person; R1 the responding VO/HO; exchange counts both VO and HO.
+  the sessions' attendees; O9.contacts the persons contacted, who have no ids: at least the
+  contacts of the cell's largest event (a newsletter to 2,000 recipients has 2,000 persons behind
+  it, however few organisations it names), or the organisations reached if more; O10 the
+  organisations reached; R2 respondents, each anonymous response as one person; R1 the
+  responding VO/HO; exchange counts both VO and HO.
 - O8 cannot count an organisation without a registered country.
 - Disaggregation keys of targets are matched as "<dimension>=<category>"; only one-dimension
   keys can match, since series are split by one dimension.

@@ -49,6 +49,9 @@ class Contribution(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     on: dt.date
     # The persons or organisations behind it, which a cell's n counts (distinct).
     subjects: frozenset[str]
+    # How many distinct persons at least are behind it when they have no ids (an outreach event's
+    # contacts): a cell's n is never below the largest of these.
+    persons: int = 0
     cells: Cells
     # Added up by count and sum; the numerator of a ratio; the values a mean or median runs over.
     amount: Decimal = ONE
@@ -95,6 +98,7 @@ def measure(
     tally.extend(contributions)
     if members is not None:
         tally.subjects = _subjects(members)
+        tally.persons = max((member.persons for member in members), default=0)
     return tally.measured()
 
 
@@ -106,6 +110,7 @@ class Tally:
     order the contributions come in, nor do distinct counts, n, the earliest day or a median."""
 
     __slots__ = (
+        "_anonymous",
         "_impact",
         "_kind",
         "amount",
@@ -113,6 +118,7 @@ class Tally:
         "count",
         "denominator",
         "keys",
+        "persons",
         "sheet",
         "since",
         "subjects",
@@ -122,7 +128,9 @@ class Tally:
         self.sheet = sheet
         self._kind = sheet.aggregation
         self._impact = INDICATOR_OF[sheet.figure_id].level == "impact"
+        self._anonymous = sheet.anonymous_persons
         self.subjects: set[str] = set()
+        self.persons = 0
         self.count = 0
         self.amount = ZERO
         self.denominator = ZERO
@@ -145,6 +153,8 @@ class Tally:
         count += len(batch)
         # One C-level update over every contribution's subjects (and keys), not one call each.
         subjects.update(*[contribution.subjects for contribution in batch])
+        if self._anonymous:
+            self.persons = max(self.persons, max([contribution.persons for contribution in batch]))
         if kind == "ratio":
             for contribution in batch:
                 amount = add(amount, contribution.amount)
@@ -160,6 +170,7 @@ class Tally:
         """Add one contribution to the figure."""
         self.count += 1
         self.subjects.update(contribution.subjects)
+        self.persons = max(self.persons, contribution.persons)
         kind = self._kind
         if kind == "ratio":
             self.amount = EXACT.add(self.amount, contribution.amount)
@@ -178,7 +189,7 @@ class Tally:
 
     def measured(self) -> Measured:
         """The figure of everything added so far."""
-        n = len(self.subjects)
+        n = max(len(self.subjects), self.persons)
         kind = self._kind
         if kind == "ratio":
             return percentage(self.amount, self.denominator, n)
@@ -193,6 +204,7 @@ class Tally:
         """Add everything another tally of the same figure was given."""
         self.count += other.count
         self.subjects.update(other.subjects)
+        self.persons = max(self.persons, other.persons)
         self.amount = EXACT.add(self.amount, other.amount)
         self.denominator = EXACT.add(self.denominator, other.denominator)
         self.keys.update(other.keys)

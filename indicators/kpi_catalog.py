@@ -21,7 +21,7 @@ from typing import Literal
 import msgspec
 
 # Bumped whenever a definition, a dimension or a rounding rule changes: a snapshot records it.
-CATALOG_VERSION = "2025.2"
+CATALOG_VERSION = "2025.3"
 
 Level = Literal["output", "outcome", "impact"]
 # How a value is expressed, which also fixes its decimal places (aggregation.py).
@@ -86,6 +86,8 @@ class FigureSheet(msgspec.Struct, frozen=True, kw_only=True):
     shared_denominator: tuple[str, ...] = ()
     # Who "n" (distinct persons or organisations behind a cell) counts, in words.
     n_of: str
+    # Contributions carry contacts without ids (Contribution.persons): n is at least the largest.
+    anonymous_persons: bool = False
     self_reported: bool = False
 
 
@@ -316,7 +318,9 @@ OUTPUTS: tuple[IndicatorSheet, ...] = (
         ),
         means_of_verification="Attendance lists, platform statistics, mailing statistics",
         # 2: split by size class too (DOMAIN.md (b): a default disaggregation).
-        version=2,
+        # 3: the persons behind a contacts cell are at least its largest event's contacts, so a
+        #    newsletter's recipients are no longer hidden from funders as "0 organisations".
+        version=3,
         figures=(
             FigureSheet(
                 figure_id="O9.contacts",
@@ -326,7 +330,11 @@ OUTPUTS: tuple[IndicatorSheet, ...] = (
                 aggregation="sum",
                 time_aggregation="sum",
                 disaggregations=("partner", "country", "event_type"),
-                n_of="organisations reached",
+                n_of=(
+                    "persons: at least the contacts of the cell's largest event, or the organisations "
+                    "reached if more"
+                ),
+                anonymous_persons=True,
             ),
             FigureSheet(
                 figure_id="O9.orgs",

@@ -326,21 +326,26 @@ def countries_connected(state: LogState) -> list[Contribution]:
 
 
 def outreach_contacts(state: LogState) -> list[Contribution]:
-    """O9.contacts: Σ attendees (contacts or recipients) of live outreach events, by venue."""
-    return _outreach_sums(state, lambda outreach: outreach.attendees)
+    """O9.contacts: Σ attendees (contacts or recipients) of live outreach events, by venue. The
+    persons behind a cell are at least the contacts of its largest event (they have no ids to be
+    told apart across events) and the organisations reached."""
+    return _outreach_sums(state, lambda outreach: outreach.attendees, contacts_are_persons=True)
 
 
 def b2b_meetings(state: LogState) -> list[Contribution]:
     """O10: Σ b2b_meetings of every live outreach event, whatever its type, by venue."""
-    return _outreach_sums(state, lambda outreach: outreach.b2b_meetings)
+    return _outreach_sums(state, lambda outreach: outreach.b2b_meetings, contacts_are_persons=False)
 
 
-def _outreach_sums(state: LogState, amount: Callable[[OutreachEventHeld], int]) -> list[Contribution]:
+def _outreach_sums(
+    state: LogState, amount: Callable[[OutreachEventHeld], int], contacts_are_persons: bool
+) -> list[Contribution]:
     return [
         Contribution(
             on=outreach.occurred_on,
             amount=Decimal(amount(outreach.payload)),
             subjects=frozenset(outreach.payload.orgs_reached),
+            persons=outreach.payload.attendees if contacts_are_persons else 0,
             cells=cells(
                 {
                     "partner": partner_of(outreach),

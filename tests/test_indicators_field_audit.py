@@ -483,6 +483,28 @@ def test_cells_with_four_persons_are_suppressed_and_with_five_are_not() -> None:
     assert auditor["clu-es"].figure is not None and str(auditor["clu-es"].figure.value) == "4"
 
 
+def test_a_newsletters_recipients_are_persons_behind_its_contacts_cell_however_few_orgs_it_names() -> None:
+    log = audit_log()
+    log.add(outreach("OUT1", "newsletter", 2000, [], "DE"), on="2025-02-03")
+    log.add(outreach("OUT2", "webinar", 3, ["clu-de", "clu-es"], "ES"), on="2025-02-04")
+    log.add(outreach("OUT3", "webinar", 2, ["clu-de", "clu-pl"], "ES"), on="2025-02-05")
+    funder = suppress_for_funders(kpi_series(log.entries, "O9.contacts", by="event_type"))
+    cells = {c.category: c for c in funder.figure.breakdowns[0].cells}
+    # The newsletter reached 2,000 persons (no organisation named): n = 2000, shown.
+    assert cells["newsletter"].figure is not None and cells["newsletter"].figure.n == 2000
+    # The webinars: the larger had 3 contacts, and they named {clu-de, clu-es, clu-pl}: at least
+    # 3 persons behind the cell (contacts have no ids to add up across events): n = 3 < 5, hidden.
+    assert (cells["webinar"].suppressed, cells["webinar"].figure) == (True, None)
+    auditor = {
+        c.category: c
+        for c in kpi_series(log.entries, "O9.contacts", by="event_type").figure.breakdowns[0].cells
+    }
+    assert auditor["webinar"].figure is not None
+    assert (str(auditor["webinar"].figure.value), auditor["webinar"].figure.n) == ("5", 3)
+    # O10 counts the organisations reached: the newsletter named none.
+    assert kpi_series(log.entries, "O10", by="event_type").figure.breakdowns[0].cells[0].figure.n == 0
+
+
 # --- SMEs and size classes --------------------------------------------------------------------
 
 

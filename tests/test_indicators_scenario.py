@@ -460,8 +460,9 @@ EXPECTED: dict[str, tuple[str | None, int, list[tuple[str | None, str | None]]]]
     #     n = {sme-es, clu-de, clu-es, clu-pl, big-fr, sme-pl} = 6.
     "O8": ("4", 6, [("2", "2"), ("2", "4"), ("2", "4")]),
     # O9.contacts: 120 (RP1) | 60 (RP2) | 800 + 45 = 845 (RP3) → 1025.
-    #     n = orgs reached {clu-de, sme-de, big-fr, sme-es, sme-pl, clu-es, sme-it} = 7.
-    "O9.contacts": ("1025", 7, [("120", "120"), ("60", "180"), ("845", "1025")]),
+    #     n = persons: at least the largest event's 800 contacts (more than the 7 organisations
+    #     reached {clu-de, sme-de, big-fr, sme-es, sme-pl, clu-es, sme-it}) = 800.
+    "O9.contacts": ("1025", 800, [("120", "120"), ("60", "180"), ("845", "1025")]),
     # O9.orgs: RP1 {clu-de, sme-de, big-fr} 3; RP2 {sme-es, sme-pl, clu-es, sme-de} 4;
     #     RP3 {sme-it} 1; cumulative 3, 6 (sme-de twice), 7.
     "O9.orgs": ("7", 7, [("3", "3"), ("4", "6"), ("1", "7")]),
