@@ -39,7 +39,7 @@ from events.catalog import (
     self_date,
     stream_id,
 )
-from events.catalog.vocabulary import DeliveryFormat, GreenMeasure, SurveyWave, Topic
+from events.catalog.vocabulary import GREEN_MEASURES, DeliveryFormat, SurveyWave, Topic
 from events.upcasting import UPCASTERS, outreach_id_v1, upcast
 
 # DOMAIN.md (a) and (e), every event type by name.
@@ -129,9 +129,24 @@ def test_unknown_training_topic_names_the_field_and_the_allowed_values() -> None
     assert "'cooking'" in error.message and "'internationalisation'" in error.message
 
 
-def test_enum_inside_a_list_is_reported_at_its_index() -> None:
-    data = example("ExchangeRegistered", activity_types=["study_visit", "karaoke"])
+def test_a_bad_item_inside_a_list_is_reported_at_its_index() -> None:
+    data = example("ExchangeRegistered", activity_types=["study_visit", ""])
     assert refused("ExchangeRegistered", data).field_path == "data.activity_types[1]"
+
+
+def test_open_vocabularies_take_any_term_where_domain_md_names_none() -> None:
+    # DOMAIN.md (a) enumerates a training's topic and format, not a coaching session's, nor
+    # activity types or green measures: an examiner's own words are kept as written.
+    assert decode_payload(
+        "CoachingSessionHeld", example("CoachingSessionHeld", topic="export", mode="physical")
+    )
+    assert decode_payload(
+        "SMESurveyResponseRecorded",
+        example("SMESurveyResponseRecorded", green_measures=["solar_panels", "led"]),
+    )
+    assert refused("CoachingSessionHeld", example("CoachingSessionHeld", mode="in person")).field_path == (
+        "data.mode"
+    )  # a cell name cannot hold whitespace (targets name cells as "mode=<term>")
 
 
 @pytest.mark.parametrize("country", ["Spain", "es", "E", "ESP", ""])
@@ -487,7 +502,7 @@ survey_responses = st.builds(
     new_products=st.integers(0, 50),
     process_innovation=st.booleans(),
     digital_score=st.integers(0, 100),
-    green_measures=st.lists(st.sampled_from(get_args(GreenMeasure)), max_size=3, unique=True),
+    green_measures=st.lists(st.sampled_from(GREEN_MEASURES), max_size=3, unique=True),
     investment_raised_eur=euros,
     attribution_share=st.decimals(min_value=0, max_value=1, places=2),
 )

@@ -23,6 +23,7 @@ from events.catalog.vocabulary import (
     OutreachType,
     PositiveHours,
     Scale1to5,
+    Term,
     Text,
     Topic,
 )
@@ -86,9 +87,11 @@ class CoachingSessionHeld(EventPayload, frozen=True, kw_only=True):
     engagement_id: Id
     coach_org_id: Id
     coachee_org_id: Id
-    topic: Topic
+    # Open vocabularies in DOMAIN.md (a), unlike a training's: the training topics and formats
+    # are the suggested terms (O4's topic and mode cells take any term as written).
+    topic: Term
     hours: PositiveHours
-    mode: DeliveryFormat
+    mode: Term
     # What the session produced, e.g. "internationalisation action plan".
     output: Text
 

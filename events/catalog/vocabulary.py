@@ -20,6 +20,11 @@ Id = Annotated[
     Meta(min_length=1, max_length=200, pattern=ID_PATTERN, description="identifier without whitespace"),
 ]
 ShortText = Annotated[str, Meta(min_length=1, max_length=200)]
+# A term of a vocabulary DOMAIN.md (a) leaves open (a coaching topic or mode): any word, as a
+# category of its own; without whitespace, so a target's disaggregation key can name it.
+Term = Annotated[
+    str, Meta(min_length=1, max_length=64, pattern=ID_PATTERN, description="a term without whitespace")
+]
 Text = Annotated[str, Meta(min_length=1, max_length=4000)]
 
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
@@ -112,8 +117,9 @@ Ecosystem = Literal[
     "textile",
     "tourism",
 ]
-# Bands follow the Rec. 2003/361 turnover ceilings (micro €2m, small €10m, medium €50m).
-TurnoverBand = Literal["up_to_2m", "2m_to_10m", "10m_to_50m", "over_50m", "n/a"]
+# DOMAIN.md (a) leaves turnover bands open: suggested bands follow the Rec. 2003/361 turnover
+# ceilings (up_to_2m, 2m_to_10m, 10m_to_50m, over_50m, n/a); any band is kept as written.
+TurnoverBand = ShortText
 SizeBasis = Literal["turnover", "balance_sheet"]
 
 Role = Literal["cluster_manager", "cluster_staff", "SME_staff", "other"]
@@ -133,9 +139,9 @@ Topic = Literal[
 ]
 DeliveryFormat = Literal["onsite", "online", "hybrid"]
 
-ExchangeActivityType = Literal[
-    "job_shadowing", "peer_learning", "study_visit", "workshop", "matchmaking", "training", "other"
-]
+# Open in DOMAIN.md (a) (activity_types[]): suggested job_shadowing, peer_learning, study_visit,
+# workshop, matchmaking, training, other; any is kept as written.
+ExchangeActivityType = ShortText
 ExchangeMode = Literal["physical", "virtual"]
 ObjectivesMet = Literal["fully", "partially", "not_met"]
 FollowUpType = Literal[
@@ -166,7 +172,10 @@ ServiceArea = Literal[
 LabelLevel = Literal["bronze", "silver", "gold"]
 
 SurveyWave = Literal["baseline", "midline", "endline", "followup"]
-GreenMeasure = Literal[
+# Open in DOMAIN.md (a) (green_measures[]): I5 only asks whether an endline measure is absent at
+# baseline; GREEN_MEASURES are the suggested terms.
+GreenMeasure = ShortText
+GREEN_MEASURES = (
     "energy_efficiency",
     "renewable_energy",
     "circular_economy",
@@ -176,7 +185,7 @@ GreenMeasure = Literal[
     "eco_design",
     "environmental_certification",
     "other",
-]
+)
 
 PeriodKind = Literal["interim", "final"]
 SnapshotKind = Literal["interim", "final", "adhoc"]

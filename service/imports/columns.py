@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple, get_args
 
-from events.catalog.vocabulary import DeliveryFormat, GreenMeasure, SurveyWave, Topic
+from events.catalog.vocabulary import DeliveryFormat, SurveyWave, Topic
 
 ImportKind = Literal["training-attendance", "sme-survey"]
 IMPORT_KINDS: tuple[ImportKind, ...] = get_args(ImportKind)
@@ -150,8 +150,8 @@ SME_SURVEY = SheetLayout(
             "green_measures",
             "list",
             False,
-            "Green measures taken, separated by ';'",
-            choices=get_args(GreenMeasure),
+            "Green measures taken, separated by ';' (e.g. energy_efficiency; renewable_energy; "
+            "circular_economy; waste_reduction)",
         ),
         Column(
             "investment_raised_eur",
