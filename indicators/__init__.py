@@ -75,8 +75,11 @@ Dimensions
 - Organisations counted as such (O6, O7, O8, O9.orgs, R6, R7) are split by their own attributes;
   only exchange *event* figures (O5, O11, R1, R3) use the visiting organisation's (f).
 - Training figures take sector as well as region category from the delivering partner (the
-  session's envelope partner). R2's partner is the FeedbackCollected's envelope partner (the
-  contributing event); its gender is the respondent's ("unknown" when anonymous).
+  session's envelope partner). An online session has no venue: its country is the organising
+  (delivering) partner's registered country, whatever TrainingDelivered.country says (that one
+  only while the partner is unregistered); a hybrid session's is its venue's. R2's partner is
+  the FeedbackCollected's envelope partner (the contributing event); its gender is the
+  respondent's ("unknown" when anonymous).
 - O4 splits by the coachee organisation (size class on the session day); O5/O11/R1/R3 by the
   VO's size class on the completion day; O3 also by the person's organisation ("org").
 - Impact KPIs take their partner from the baseline response's envelope.

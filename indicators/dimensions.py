@@ -3,8 +3,9 @@ partner rules).
 
 - Partner: the envelope partner_org_id of the contributing event; for exchanges, that of
   ExchangeRegistered.
-- Trainings (O1, O2, R2): country = the venue (TrainingDelivered.country); region category and
-  sector = the delivering partner's (the session's envelope partner).
+- Trainings (O1, O2, R2): country = the venue (TrainingDelivered.country), for an online session
+  the organising partner's registered country; region category and sector = the delivering
+  partner's (the session's envelope partner).
 - Persons (O3): gender and the country, region, sector and type of their registered organisation.
 - Exchanges (O5, O11, R1, R3): the visiting organisation's country, region, sector, type and size
   class; the host's country is the separate dimension ho_country.
@@ -83,11 +84,14 @@ def country_of(state: LogState, org_id: str) -> str:
 
 
 def session_cells(state: LogState, session: LiveEvent[TrainingDelivered]) -> dict[str, str]:
-    """A training's categories: venue country, the delivering partner's region and sector."""
+    """A training's categories: the venue's country (for an online session, which has no venue, the
+    organising partner's registered country; the recorded country while the partner is
+    unregistered), the delivering partner's region and sector."""
     delivering = organisation_cells(state, session.partner_org_id)
+    online = session.payload.format == "online" and delivering["country"] != UNKNOWN
     return {
         "partner": partner_of(session),
-        "country": session.payload.country,
+        "country": delivering["country"] if online else session.payload.country,
         "region_category": delivering["region_category"],
         "sector": delivering["sector"],
         "topic": session.payload.topic,

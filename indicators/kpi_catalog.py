@@ -138,10 +138,13 @@ OUTPUTS: tuple[IndicatorSheet, ...] = (
         level="output",
         definition=(
             "Number of live TrainingDelivered events, one per session however many dates it spans, "
-            "dated by its first date. Country = the venue (TrainingDelivered.country); region category "
-            "and sector = the delivering partner's."
+            "dated by its first date. Country = the venue (TrainingDelivered.country; for an online "
+            "session the organising partner's country); region category and sector = the delivering "
+            "partner's."
         ),
         means_of_verification="Agenda and signed attendance list of each session",
+        # 2: an online session's country is the organising partner's (DOMAIN.md (f)).
+        version=2,
         figures=_one(
             "O1",
             "Training sessions delivered",
@@ -159,10 +162,12 @@ OUTPUTS: tuple[IndicatorSheet, ...] = (
         level="output",
         definition=(
             "Σ attendees[].attended_hours over live training sessions, whatever the attendee's role or "
-            "organisation. Country = the venue; region category and sector = the delivering partner's; "
-            "gender = the attendee's."
+            "organisation. Country = the venue (an online session's: the organising partner's); region "
+            "category and sector = the delivering partner's; gender = the attendee's."
         ),
         means_of_verification="Signed attendance lists with hours per attendee",
+        # 2: an online session's country is the organising partner's (DOMAIN.md (f)).
+        version=2,
         figures=_one(
             "O2",
             "Training person-hours",
@@ -407,12 +412,14 @@ OUTCOMES: tuple[IndicatorSheet, ...] = (
         name="Exchange satisfaction",
         level="outcome",
         definition=(
-            "Each satisfaction_vo and satisfaction_ho of the latest closing report of every counted "
-            "exchange is one response: % = responses ≥ 4 / responses. Dated by the exchange's completion "
-            "(by the report while it has none); dimensions of the visiting organisation, VO/HO = the "
-            "response's side."
+            "Each satisfaction_vo and satisfaction_ho given in the latest closing report of every "
+            "counted exchange is one response: % = responses ≥ 4 / responses given. Dated by the "
+            "exchange's completion (by the report while it has none); dimensions of the visiting "
+            "organisation, VO/HO = the response's side."
         ),
         means_of_verification="Closing reports",
+        # 2: a side that gave no score is no response (it was refused before).
+        version=2,
         figures=_one(
             "R1",
             "Exchange satisfaction",
@@ -431,10 +438,12 @@ OUTCOMES: tuple[IndicatorSheet, ...] = (
         definition=(
             "FeedbackCollected responses whose activity_id is the session_id of a live training: % = "
             "satisfaction ≥ 4 / responses. Each response takes its session's date, topic, format and "
-            "venue country; region category and sector = the delivering partner's; gender = the "
-            "respondent's."
+            "venue country (an online session's: the organising partner's); region category and sector "
+            "= the delivering partner's; gender = the respondent's."
         ),
         means_of_verification="Feedback forms",
+        # 2: an online session's country is the organising partner's (DOMAIN.md (f)).
+        version=2,
         figures=_one(
             "R2",
             "Training satisfaction",

@@ -47,7 +47,7 @@ def _satisfied(score: int) -> Decimal:
 
 def exchange_satisfaction(state: LogState) -> list[Contribution]:
     """R1: satisfaction_vo and satisfaction_ho of the latest closing report of every counted
-    exchange, one response each; dated by the exchange's completion (the report's own day while
+    exchange, one response each when given; dated by the exchange's completion (the report's own day while
     the exchange has none)."""
     found: list[Contribution] = []
     for exchange in state.exchanges.values():
@@ -61,6 +61,8 @@ def exchange_satisfaction(state: LogState) -> list[Contribution]:
             ("VO", registration.vo_org_id, report.payload.satisfaction_vo),
             ("HO", registration.ho_org_id, report.payload.satisfaction_ho),
         ):
+            if score is None:
+                continue  # that side gave no response (DOMAIN.md (f): denominator = responses given)
             found.append(
                 Contribution(
                     on=day,

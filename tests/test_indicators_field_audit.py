@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
 import pytest
 from test_indicators_log import (
     PARTNERSHIP,
@@ -434,6 +435,28 @@ def test_a_trainings_country_is_the_venue_and_its_region_the_delivering_partners
     # Venue DE (not the attendee's ES nor the partner's PL); region = clu-pl's, less_developed.
     assert split(kpi_series(log.entries, "O1", by="country")) == {"DE": "1"}
     assert split(kpi_series(log.entries, "O1", by="region_category")) == {"less_developed": "1"}
+
+
+def test_an_online_sessions_country_is_the_organising_partners_whatever_the_record_says() -> None:
+    log = audit_log()
+    people(log, ("p1", "clu-de", "cluster_staff", "F"))
+    online = training("S1", ["2025-02-03"], [("p1", "clu-de", "2")])
+    log.add(msgspec.structs.replace(online, format="online", country="IT"), partner="clu-es")
+    log.add(msgspec.structs.replace(online, session_id="S2", format="hybrid", country="IT"), partner="clu-es")
+    log.add(feedback("S1", 5, "p1"), on="2025-02-03", partner="clu-es")
+    # S1 online, organised by clu-es (ES): ES; S2 hybrid has a venue: IT.
+    assert split(kpi_series(log.entries, "O1", by="country")) == {"ES": "1", "IT": "1"}
+    assert split(kpi_series(log.entries, "O2", by="country")) == {"ES": "2.00", "IT": "2.00"}
+    assert split(kpi_series(log.entries, "R2", by="country")) == {"ES": "100.00"}
+
+
+def test_r1_counts_the_satisfactions_given_when_a_report_gives_one_side_only() -> None:
+    log = audit_log()
+    completed_exchange(log, "X1", "clu-de", "clu-es", "2025-03-03", "2025-03-07")
+    log.add(msgspec.structs.replace(closing_report("X1", 5, 3), satisfaction_ho=None), on="2025-03-10")
+    figure = evaluate_all(log.entries).figure("R1").total
+    # VO 5 (satisfied), HO gave none: 1 / 1.
+    assert (str(figure.numerator), str(figure.denominator), str(figure.value)) == ("1", "1", "100.00")
 
 
 def test_o3_takes_the_persons_own_country_and_gender_x_and_undisclosed_are_own_categories() -> None:

@@ -79,14 +79,15 @@ class ExchangeCompleted(EventPayload, frozen=True, kw_only=True):
 
 
 class ExchangeClosingReportSubmitted(EventPayload, frozen=True, kw_only=True):
-    """The closing report; R1 counts each of its two satisfaction scores as one response."""
+    """The closing report; R1 counts each satisfaction score given as one response (a side that
+    did not answer is left out: R1's denominator is the responses given)."""
 
     stream_prefix = "exchange"
     stream_key = "exchange_id"
 
     exchange_id: Id
-    satisfaction_vo: Scale1to5
-    satisfaction_ho: Scale1to5
+    satisfaction_vo: Scale1to5 | None = None
+    satisfaction_ho: Scale1to5 | None = None
     objectives_met: ObjectivesMet
     follow_up_planned: Annotated[list[FollowUpType], msgspec.Meta(max_length=10)] = msgspec.field(
         default_factory=list
