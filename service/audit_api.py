@@ -17,12 +17,11 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from events.envelope import RecordedEvent
-from events.errors import ProjectNotFound
 from events.integrity import ChainReport, verify_chain
-from events.read import read_head, read_log
+from events.read import read_log
 from service.auth import read_log as may_read_log
 from service.auth import verify_log
-from service.projects_api import ProjectInPath
+from service.projects_api import ProjectInPath, project_head
 
 # The payload fields that say why an event was recorded: a correction's or retraction's reason,
 # a reopening's reason, a cancellation's reason, a target's rationale, a sign-off's comment.
@@ -89,13 +88,6 @@ def audit_entry(event: RecordedEvent) -> AuditEntry:
     )
 
 
-async def _head(state: State, project: str) -> int:
-    head = await read_head(state.pool, project)
-    if head is None:
-        raise ProjectNotFound(project)
-    return head.position
-
-
 class AuditController(Controller):
     """/api/v1/projects/{project}/audit…"""
 
@@ -105,7 +97,7 @@ class AuditController(Controller):
     @get("/verify", guards=[verify_log], summary="Recompute the hash chain from the database")
     async def verify(self, state: State, project: ProjectInPath) -> ChainReport:
         """ok with the head position and hash, or the first bad position and what is wrong there."""
-        await _head(state, project)
+        await project_head(state, project)
         async with state.pool.acquire() as connection:
             return await verify_chain(connection, project)
 
@@ -114,11 +106,11 @@ class AuditController(Controller):
         self,
         state: State,
         project: ProjectInPath,
-        after: Annotated[int, Parameter(ge=0, description="Only positions greater than this")] = 0,
+        after: Annotated[int, Parameter(ge=0, le=2**62, description="Only positions greater than this")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=10_000, description="Page size")] = 1000,
     ) -> AuditLogPage:
         """Each event with its actor, occurred/recorded times, reason, evidence and hashes."""
-        head = await _head(state, project)
+        head = await project_head(state, project)
         events = await read_log(state.pool, project, after=after, limit=limit)
         last = events[-1].position if events else after
         return AuditLogPage(

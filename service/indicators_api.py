@@ -31,6 +31,7 @@ from indicators.periods import PeriodKind as EnginePeriod
 from indicators.results import Cell, Figure, ProjectIndicators, Series
 from projections.decoded_log import DecodedLog
 from service.auth import Role, allow, principal_of
+from service.projects_api import ProjectInPath
 
 R = TypeVar("R")
 
@@ -162,7 +163,7 @@ class IndicatorsController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        project: FromPath[str],
+        project: ProjectInPath,
         period: PeriodKind = "reporting_period",
         as_of: AsOf = None,
         min_position: MinPosition = None,
@@ -186,7 +187,7 @@ class IndicatorsController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        project: FromPath[str],
+        project: ProjectInPath,
         kpi: FromPath[str],
         period: PeriodKind = "reporting_period",
         by: Annotated[str | None, Parameter(description="A dimension of the KPI, e.g. country")] = None,
@@ -218,7 +219,7 @@ class IndicatorsController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        project: FromPath[str],
+        project: ProjectInPath,
         kpi: FromPath[str],
         period: PeriodKind = "reporting_period",
         period_id: Annotated[

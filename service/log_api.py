@@ -15,11 +15,10 @@ from litestar.response import Stream
 
 from events.catalog import EXAMPLES
 from events.envelope import AppendedEvent, RecordedEvent
-from events.errors import ProjectNotFound
-from events.read import iterate_log, read_head, read_log, read_stream
+from events.read import iterate_log, read_log, read_stream
 from service.auth import Role, actor_metadata, allow, principal_of
 from service.commands import EventCommand
-from service.projects_api import ProjectInPath
+from service.projects_api import ProjectInPath, project_head
 from service.recording import Recorder
 
 NDJSON = "application/x-ndjson"
@@ -80,13 +79,6 @@ def _examples() -> list[Example]:
     return found
 
 
-async def _project_head(state: State, project: str) -> int:
-    head = await read_head(state.pool, project)
-    if head is None:
-        raise ProjectNotFound(project)
-    return head.position
-
-
 class LogController(Controller):
     """/api/v1/projects/{project}/events and …/streams/{stream}."""
 
@@ -138,7 +130,7 @@ class LogController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=10_000, description="Page size (JSON only)")] = 1000,
     ) -> Response[Any]:
         """Who recorded what, when, with hashes; NDJSON streams the whole log after `after`."""
-        head = await _project_head(state, project)
+        head = await project_head(state, project)
         if NDJSON in (request.headers.get("accept") or ""):
             return Stream(_ndjson(state, project, after), media_type=NDJSON)
         events = await read_log(state.pool, project, after=after, limit=limit)
@@ -160,7 +152,7 @@ class LogController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
     ) -> list[RecordedEvent]:
         """The events of one stream; 404 when the project does not exist."""
-        await _project_head(state, project)
+        await project_head(state, project)
         return await read_stream(state.pool, project, stream, from_version=from_version, limit=limit)
 
 

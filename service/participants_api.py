@@ -32,8 +32,8 @@ from service.personal_data import (
     subject_access,
     view_participant,
 )
-from service.problems import problem_response
-from service.projects_api import ProjectInPath
+from service.problems import FieldProblem, problem_response
+from service.projects_api import ProjectInPath, project_head
 from service.recording import Recorder
 
 # A pseudonymous id as the catalog allows it, and no control characters (a NUL cannot reach SQL).
@@ -53,7 +53,9 @@ class ErasureRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 
 def _personal_data_problem(request: Request[Any, Any, Any], error: PersonalDataError) -> Response[bytes]:
-    return problem_response(error.status, error.message, kind="participant")
+    # Every such problem is about one person, named by `participant_id` (in the path or the body).
+    errors = [FieldProblem("participant_id", error.message)]
+    return problem_response(error.status, error.message, errors, kind="participant")
 
 
 def _actor(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -80,6 +82,7 @@ class ParticipantsController(Controller):
     ) -> Response[Registration]:
         """201 with the ParticipantRegistered position; 200 when the same person was registered
         before; 409 when the id is taken by other data or was erased; 422 naming the field."""
+        await project_head(state, project)
         recorder: Recorder = state.recorder
         registration = await register_participant(recorder, project, data, _actor(request))
         return Response(registration, status_code=200 if registration.replayed else 201)
@@ -87,6 +90,7 @@ class ParticipantsController(Controller):
     @get("/", guards=[read_participants], summary="Every participant, as staff may see them")
     async def list_all(self, state: State, project: ProjectInPath) -> list[ParticipantView]:
         """Attributes, consents and personal fields (null when withheld, erased or never held)."""
+        await project_head(state, project)
         return await list_participants(state.pool, project)
 
     @get("/{participant_id:str}", guards=[read_participants], summary="One participant, as staff see them")
@@ -94,6 +98,7 @@ class ParticipantsController(Controller):
         self, state: State, project: ProjectInPath, participant_id: ParticipantId
     ) -> ParticipantView:
         """404 when the project has no such participant."""
+        await project_head(state, project)
         return await view_participant(state.pool, project, participant_id)
 
     @get(
@@ -106,6 +111,7 @@ class ParticipantsController(Controller):
     ) -> SubjectAccessExport:
         """Personal fields (whatever the consents), attributes, consents, key state, and every
         event naming the person's id with other people's ids replaced."""
+        await project_head(state, project)
         return await subject_access(state.pool, project, participant_id)
 
     @post(
@@ -123,6 +129,7 @@ class ParticipantsController(Controller):
         data: JSONBody[ErasureRequest | None] = None,
     ) -> ErasureReceipt:
         """Safe to repeat: the same receipt (position, key id, request date) comes back."""
+        await project_head(state, project)
         recorder: Recorder = state.recorder
         actor = _actor(request)
         # Interrupted erasures of anyone in the project are finished first: they are owed.

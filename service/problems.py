@@ -62,6 +62,17 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     errors: list[FieldProblem] = []
 
 
+class RequestRefused(Exception):
+    """A well-formed request that the project's state refuses: `status`, the problem `kind`
+    (`snapshot-refused`, say) and the fields at fault as (field, message)."""
+
+    def __init__(self, status: int, kind: str, problems: list[tuple[str, str]]) -> None:
+        super().__init__(f"{problems[0][0]}: {problems[0][1]}")
+        self.status = status
+        self.kind = kind
+        self.problems = problems
+
+
 def problem_response(
     status: int,
     detail: str,
@@ -83,13 +94,19 @@ def problem_response(
 
 
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+# msgspec names an unknown or missing field in its message, and gives the object's path only.
+_NAMED = re.compile(r"^Object (?:contains unknown|missing required) field `(?P<name>[^`]+)`$")
 
 
 def field_from_validation(message: str, root: str = "") -> FieldProblem:
-    """Split msgspec's "Expected `int`, got `str` - at `$[0].data.x`" into path and message."""
+    """Split msgspec's "Expected `int`, got `str` - at `$[0].data.x`" into path and message; an
+    unknown or missing field is named by its own path (`[0].data.colour`), not its object's."""
     match = _AT.match(message)
     assert match is not None
     path = (match["path"] or "").lstrip(".")
+    named = _NAMED.match(match["message"])
+    if named is not None:
+        path = f"{path}.{named['name']}" if path else named["name"]
     return FieldProblem(field=f"{root}{path}" or "body", message=match["message"])
 
 
@@ -114,11 +131,10 @@ def _body_path(error: ValidationException) -> str | None:
     cause = error.__cause__
     if not isinstance(cause, msgspec.ValidationError):
         return None
-    match = _AT.match(str(cause))
-    path = (match["path"] or "") if match else ""
-    if path != ".data" and not path.startswith((".data.", ".data[")):
+    path = field_from_validation(str(cause)).field
+    if path != "data" and not path.startswith(("data.", "data[")):
         return None
-    return path.removeprefix(".data").lstrip(".") or "body"
+    return path.removeprefix("data").lstrip(".") or "body"
 
 
 def _validation(request: Request[Any, Any, Any], error: ValidationException) -> Response[bytes]:
@@ -157,9 +173,17 @@ def _http(request: Request[Any, Any, Any], error: HTTPException) -> Response[byt
     return problem_response(status, str(error.detail), headers=headers)
 
 
+def _fields_refused(status: int, kind: str, problems: list[tuple[str, str]]) -> Response[bytes]:
+    errors = [FieldProblem(field=f, message=m) for f, m in problems]
+    return problem_response(status, f"{errors[0].field}: {errors[0].message}", errors, kind=kind)
+
+
 def _command(request: Request[Any, Any, Any], error: CommandRejected) -> Response[bytes]:
-    errors = [FieldProblem(field=f, message=m) for f, m in error.problems]
-    return problem_response(422, f"{errors[0].field}: {errors[0].message}", errors, kind="invalid-event")
+    return _fields_refused(422, "invalid-event", error.problems)
+
+
+def _refused(request: Request[Any, Any, Any], error: RequestRefused) -> Response[bytes]:
+    return _fields_refused(error.status, error.kind, error.problems)
 
 
 def _store(request: Request[Any, Any, Any], error: EventStoreError) -> Response[bytes]:
@@ -217,6 +241,7 @@ def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[b
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: _http,
     CommandRejected: _command,
+    RequestRefused: _refused,
     EventStoreError: _store,
     asyncpg.DataError: _bad_characters,
     RecursionError: _too_deep,

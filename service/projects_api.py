@@ -10,7 +10,8 @@ from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.params import JSONBody, PathParameter
 
-from events.errors import ProjectAlreadyExists
+from events.errors import ProjectAlreadyExists, ProjectNotFound
+from events.read import read_head
 from service.auth import Role, actor_metadata, allow, principal_of
 from service.commands import EventCommand
 from service.recording import PROJECT_ID_PATTERN, Recorder
@@ -41,6 +42,14 @@ class ProjectCreated(msgspec.Struct, frozen=True):
     project_id: str
     position: int
     event_id: str
+
+
+async def project_head(state: State, project: str) -> int:
+    """The position of the project's last event; ProjectNotFound (404) when it has no log."""
+    head = await read_head(state.pool, project)
+    if head is None:
+        raise ProjectNotFound(project)
+    return head.position
 
 
 def _start_date(registration: dict[str, Any]) -> dt.date | None:

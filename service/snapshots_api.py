@@ -35,6 +35,7 @@ from indicators.snapshot_audit import (
 from indicators.snapshot_publisher import SnapshotPublisher
 from indicators.snapshot_store import SnapshotRecord, StoredSnapshot, list_snapshots
 from service.auth import actor_metadata, principal_of, publish_snapshots, read_snapshots
+from service.problems import RequestRefused
 from service.projects_api import ProjectInPath
 
 CSV_MEDIA = "text/csv"
@@ -55,6 +56,15 @@ class PublishSnapshot(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 
     kind: Literal["interim", "final", "periodic", "adhoc"]
     period_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+
+
+# A final snapshot defaults to the final reporting period; these have no default.
+PERIOD_REQUIRED = ("interim", "periodic")
+
+
+def _refused(field: str, message: str) -> RequestRefused:
+    """A publish request the project's reporting periods refuse (422), naming the field."""
+    return RequestRefused(HTTP_422_UNPROCESSABLE_ENTITY, "snapshot-refused", [(field, message)])
 
 
 class SnapshotSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -146,12 +156,15 @@ class SnapshotsController(Controller):
     ) -> Response[SnapshotSummary]:
         """Publish (or find) the snapshot; interim/final/periodic only once their period has ended."""
         publisher: SnapshotPublisher = state.snapshot_publisher
+        if data.period_id is None and data.kind in PERIOD_REQUIRED:
+            raise _refused("period_id", f"period_id is required for {data.kind} snapshots")
         try:
             published = await publisher.publish(
                 project, data.kind, data.period_id, actor=actor_metadata(principal_of(request))
             )
         except SnapshotError as refused:
-            raise HTTPException(status_code=HTTP_422_UNPROCESSABLE_ENTITY, detail=str(refused)) from refused
+            # Only a milestone's period can be refused; an ad-hoc snapshot has nothing else to name.
+            raise _refused("kind" if data.kind == "adhoc" else "period_id", str(refused)) from refused
         status = HTTP_201_CREATED if published.created else HTTP_200_OK
         return Response(summary(published.record), status_code=status)
 

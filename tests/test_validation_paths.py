@@ -179,7 +179,7 @@ async def test_a_listed_event_with_an_unknown_field_or_a_wrong_type_is_named_by_
     admin = (await record_demo_project(service, db)).admin
     unknown = await service.post(EVENTS, json=[_training(), {**_training(), "colour": "red"}], headers=admin)
     assert unknown.status_code == 400, unknown.text
-    assert unknown.json()["errors"][0]["field"] == "[1]"
+    assert unknown.json()["errors"][0]["field"] == "[1].colour"
     assert "colour" in unknown.json()["errors"][0]["message"]
     not_a_dict = await service.post(EVENTS, json=[_training(), {**_training(), "data": 5}], headers=admin)
     assert not_a_dict.json()["errors"][0]["field"] == "[1].data"

@@ -260,7 +260,8 @@ class DashboardController(Controller):
         _, table, columns, rows, _ = await _donor_table(request, state, project, snapshot, as_of)
         return Response(
             exports.as_csv(columns, rows),
-            media_type="text/csv; charset=utf-8",
+            # Litestar adds "; charset=utf-8" to every text/* type itself.
+            media_type="text/csv",
             headers=_attachment(f"{project}-indicators-{table.as_of_position}.csv"),
         )
 

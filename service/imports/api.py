@@ -25,7 +25,7 @@ from service.imports.planning import ImportRefused
 from service.imports.sheets import MAX_FILE_BYTES, XLSX_MEDIA_TYPE, ImportFileError, RowProblem
 from service.imports.templates import template_workbook
 from service.problems import PROBLEM_JSON, FieldProblem, problem_response
-from service.projects_api import ProjectInPath
+from service.projects_api import ProjectInPath, project_head
 from service.recording import Recorder
 
 KindParameter = Annotated[
@@ -120,6 +120,7 @@ class ImportsController(Controller):
     ) -> Response[Any]:
         """201 imported; 200 when the same file was imported before or every row is already in the
         log; 422 with the row report (409 if rows would change recorded events); 413 over 20 MB."""
+        await project_head(state, project)
         recorder: Recorder = state.recorder
         actor: dict[str, Any] = actor_metadata(principal_of(request))
         actor["request_id"] = request.headers.get("x-request-id") or str(uuid.uuid4())
@@ -136,7 +137,8 @@ class ImportsController(Controller):
 
     @get("/", guards=[read_log], summary="Every import of the project: file, rows, events, who, when")
     async def list_imports(self, state: State, project: ProjectInPath) -> list[ImportRecord]:
-        """The ledger, oldest first; positions lead to the events in the log."""
+        """The ledger, oldest first; positions lead to the events in the log (404: no project)."""
+        await project_head(state, project)
         return await ImportLedger(state.pool).list(project)
 
 
