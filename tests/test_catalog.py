@@ -371,13 +371,29 @@ def test_correction_replaces_fields_and_revalidates_the_target() -> None:
 
 def test_correcting_a_self_date_moves_occurred_on_with_it() -> None:
     training = decode_payload("TrainingDelivered", EXAMPLES["TrainingDelivered"])
-    with pytest.raises(PayloadError) as caught:
-        apply_correction(training, dt.date(2025, 4, 8), correction(dates=["2025-04-10"]))
-    assert caught.value.field_path == "data.field_changes.occurred_on"
+    _, moved = apply_correction(training, dt.date(2025, 4, 8), correction(dates=["2025-04-10"]))
+    assert moved == dt.date(2025, 4, 10)
     _, moved = apply_correction(
         training, dt.date(2025, 4, 8), correction(dates=["2025-04-10"], occurred_on="2025-04-10")
     )
     assert moved == dt.date(2025, 4, 10)
+    # Two dates that disagree: refused, naming occurred_on.
+    with pytest.raises(PayloadError) as caught:
+        apply_correction(
+            training, dt.date(2025, 4, 8), correction(dates=["2025-04-10"], occurred_on="2025-04-11")
+        )
+    assert caught.value.field_path == "data.field_changes.occurred_on"
+
+
+def test_moving_a_self_dated_event_sets_its_own_date_unless_it_has_several() -> None:
+    payment = decode_payload("LumpSumPaid", EXAMPLES["LumpSumPaid"])
+    corrected, moved = apply_correction(payment, payment.paid_on, correction(occurred_on="2025-07-01"))
+    assert (corrected.paid_on, moved) == (dt.date(2025, 7, 1), dt.date(2025, 7, 1))
+    # A training spans dates: which one moved cannot be guessed, so its dates must come along.
+    training = decode_payload("TrainingDelivered", EXAMPLES["TrainingDelivered"])
+    with pytest.raises(PayloadError) as caught:
+        apply_correction(training, dt.date(2025, 4, 8), correction(occurred_on="2025-04-10"))
+    assert caught.value.field_path == "data.field_changes.occurred_on"
 
 
 # --- streams and references ---------------------------------------------------------------------

@@ -1155,12 +1155,9 @@ async def test_as_of_shows_a_late_entry_and_a_correction_only_after_their_positi
             {"attendees": [{"participant_id": "p-1", "org_id": "clu-at", "attended_hours": "3"}]},
         )
     )
-    # (f) says a correction may move an event "if occurred_on itself is corrected" but field_changes
-    # names payload fields; the service wants occurred_on in field_changes next to the date it must
-    # equal (a `dates`-only change is a 422 naming field_changes.occurred_on). A reasonable reading.
-    moved = await p.post(
-        correction(event_id(t2), "2025-08-01", {"dates": ["2025-07-08"], "occurred_on": "2025-07-08"})
-    )
+    # (f): a correction moves an event "if occurred_on itself is corrected"; occurred_on must equal a
+    # training's first date, so correcting the dates alone moves occurred_on with them.
+    moved = await p.post(correction(event_id(t2), "2025-08-01", {"dates": ["2025-07-08"]}))
 
     async def o2(at: int) -> list[str]:
         series = await p.series("O2", period="quarter", as_of=at)

@@ -2,7 +2,10 @@
 
 ``field_changes`` maps top-level payload fields of the target to their complete new value (a
 list is replaced whole); the key ``occurred_on`` moves the target to another date, and so to
-another period. What a correction may not name is checked in checks.py.
+another period. A self-dated event (DOMAIN.md (f): occurred_on equals its actual_end, paid_on,
+…) moves with its own date: correcting that date moves occurred_on along, and moving occurred_on
+sets a single own date to it (a training's dates must be corrected with it). What a correction
+may not name is checked in checks.py.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import msgspec
 from events.catalog.checks import OCCURRED_ON, check_payload, parse_date
 from events.catalog.errors import PayloadError
 from events.catalog.governance import CorrectionRecorded
-from events.catalog.payload import EventPayload, event_type_of
+from events.catalog.payload import EventPayload, event_type_of, self_date
 from events.catalog.registry import decode_payload
 
 
@@ -33,14 +36,24 @@ def apply_correction(
     event_type = event_type_of(target)
     data: dict[str, Any] = msgspec.to_builtins(target)
     changes = dict(correction.field_changes)
-    new_date = parse_date(changes.pop(OCCURRED_ON, None)) or occurred_on
+    moved_to = parse_date(changes.pop(OCCURRED_ON, None))
+    new_date = moved_to or occurred_on
     for name in changes:
         if name not in data:
             raise PayloadError(f"data.field_changes.{name}", f"{event_type} has no field {name!r}")
+    own = target.self_date_field
+    if own is not None and moved_to is not None and own not in changes and not isinstance(data[own], list):
+        # A self-dated event moved by its occurred_on: its own date (actual_end, paid_on, …) is
+        # that day, as occurred_on must equal it (a training's dates are too many to guess).
+        changes[own] = moved_to.isoformat()
     try:
         corrected = decode_payload(event_type, {**data, **changes})
     except PayloadError as error:
         raise _under_field_changes(error, changes) from error
+    dated = self_date(corrected)
+    if dated is not None and moved_to is None and own in changes:
+        # Its own date corrected, the event moves with it: occurred_on follows (DOMAIN.md (f)).
+        new_date = dated[1]
     problems = check_payload(event_type, corrected, new_date)
     if problems:
         raise _under_field_changes(problems[0], changes)
