@@ -257,6 +257,28 @@ def exchange_event(kind: str, on: str, **data: Any) -> dict[str, Any]:
     }
 
 
+# Exchange X1: the SME visits clu-es, paid by the project's partnership; completed on 16 May.
+EXCHANGE_X1 = exchange_event(
+    "ExchangeRegistered",
+    "2025-03-01",
+    vo_org_id="sme-1",
+    ho_org_id="clu-es",
+    vop_id="CXC-TWIN-2025",
+    hop_id="CXC-AGRIFOOD-2025",
+    objectives=["Learn the host's qualification scheme"],
+    activity_types=["study_visit"],
+)
+X1_COMPLETED = exchange_event(
+    "ExchangeCompleted",
+    "2025-05-16",
+    actual_start="2025-05-12",
+    actual_end="2025-05-16",
+    working_days=5,
+    mode="physical",
+    distance_km=1800,
+)
+
+
 def retraction_of(event_id: str, on: str) -> dict[str, Any]:
     return {
         "type": "ActivityRetracted",
@@ -274,29 +296,12 @@ async def test_a_retracted_cancellation_or_completion_is_as_if_it_had_never_been
     async def record(event: dict[str, Any]) -> httpx.Response:
         return await service.post(EVENTS, json=event, headers=staff)
 
-    registration = exchange_event(
-        "ExchangeRegistered",
-        "2025-03-01",
-        vo_org_id="sme-1",
-        ho_org_id="clu-es",
-        vop_id="CXC-TWIN-2025",
-        hop_id="CXC-AGRIFOOD-2025",
-        objectives=["Learn the host's qualification scheme"],
-        activity_types=["study_visit"],
-    )
+    registration = EXCHANGE_X1
     registered = await record(registration)
     assert registered.status_code == 201, registered.text
     cancelled = await record(exchange_event("ExchangeCancelled", "2025-03-10", reason="the SME withdrew"))
     assert cancelled.status_code == 201, cancelled.text
-    completion = exchange_event(
-        "ExchangeCompleted",
-        "2025-05-16",
-        actual_start="2025-05-12",
-        actual_end="2025-05-16",
-        working_days=5,
-        mode="physical",
-        distance_km=1800,
-    )
+    completion = X1_COMPLETED
     refused = await record(completion)
     assert refused.status_code == 422 and "was cancelled" in refused.text
     # The cancellation was a mistake: retracted, the exchange can be completed after all.
@@ -364,30 +369,9 @@ async def test_an_exchange_lifecycle_event_voided_with_its_registration_cannot_b
     async def record(event: dict[str, Any]) -> httpx.Response:
         return await service.post(EVENTS, json=event, headers=staff)
 
-    registered = await record(
-        exchange_event(
-            "ExchangeRegistered",
-            "2025-03-01",
-            vo_org_id="sme-1",
-            ho_org_id="clu-es",
-            vop_id="CXC-TWIN-2025",
-            hop_id="CXC-AGRIFOOD-2025",
-            objectives=["Learn the host's qualification scheme"],
-            activity_types=["study_visit"],
-        )
-    )
+    registered = await record(EXCHANGE_X1)
     assert registered.status_code == 201, registered.text
-    completed = await record(
-        exchange_event(
-            "ExchangeCompleted",
-            "2025-05-16",
-            actual_start="2025-05-12",
-            actual_end="2025-05-16",
-            working_days=5,
-            mode="physical",
-            distance_km=1800,
-        )
-    )
+    completed = await record(X1_COMPLETED)
     assert completed.status_code == 201, completed.text
     undone = await record(retraction_of(registered.json()["events"][0]["event_id"], "2025-05-20"))
     assert undone.status_code == 201, undone.text
