@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from typing import Any
 
 import asyncpg
@@ -231,6 +232,39 @@ def _too_deep(request: Request[Any, Any, Any], error: RecursionError) -> Respons
     return problem_response(400, message, [FieldProblem("body", message)], kind="invalid-request")
 
 
+# The database cannot be reached, refuses connections, was shut down or dropped the connection, or
+# no pooled connection freed up in time: nothing was written by this request (an append whose
+# commit may have happened answers 503 outcome-unknown above), so retrying later is safe.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def _database_unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
+    if isinstance(error, OSError) and not _reaching_the_database(error):
+        return _unexpected(request, error)  # a missing file, a permission: a fault of ours
+    log.error(
+        "database unavailable",
+        extra={"path": request.url.path, "method": request.method, "error": type(error).__name__},
+    )
+    return problem_response(
+        503,
+        "the database is unavailable for the moment; nothing was written, retry shortly",
+        headers={"Retry-After": "5"},
+        kind="database-unavailable",
+    )
+
+
+def _reaching_the_database(error: OSError) -> bool:
+    # asyncpg reports a failed connect as a plain OSError ("Multiple exceptions: [Errno 111] …")
+    # or a ConnectionError; a name that does not resolve as socket.gaierror.
+    return type(error) is OSError or isinstance(error, ConnectionError | TimeoutError | socket.gaierror)
+
+
 def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
     log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
     return problem_response(
@@ -245,5 +279,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     EventStoreError: _store,
     asyncpg.DataError: _bad_characters,
     RecursionError: _too_deep,
+    **dict.fromkeys(DATABASE_UNAVAILABLE, _database_unavailable),
     Exception: _unexpected,
 }
