@@ -22,8 +22,6 @@ from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import FromPath, Parameter
 
-from events.errors import ProjectNotFound
-from events.read import read_head
 from indicators import INDICATORS, IndicatorQueryError, evaluate_all, kpi_series, suppress_for_funders
 from indicators.evidence import figure_evidence
 from indicators.periods import PERIOD_KINDS
@@ -31,7 +29,7 @@ from indicators.periods import PeriodKind as EnginePeriod
 from indicators.results import Cell, Figure, ProjectIndicators, Series
 from projections.decoded_log import DecodedLog
 from service.auth import Role, allow, principal_of
-from service.projects_api import ProjectInPath
+from service.projects_api import ProjectInPath, project_head
 
 R = TypeVar("R")
 
@@ -47,7 +45,9 @@ AsOf = Annotated[
 MinPosition = Annotated[
     int | None,
     Parameter(
-        ge=0, description="Wait (up to 5 s) until the log has reached this position (read your writes)"
+        ge=0,
+        le=2**62,
+        description="Wait (up to 5 s) until the log has reached this position (read your writes)",
     ),
 ]
 PeriodKind = Annotated[
@@ -138,10 +138,8 @@ def _suppressed(request: Request[Any, Any, Any]) -> bool:
 
 
 async def _entries(state: State, project: str, min_position: int | None) -> Any:
-    head = await read_head(state.pool, project)
-    if head is None:
-        raise ProjectNotFound(project)
-    if min_position is not None and head.position < min_position:
+    head = await project_head(state, project)
+    if min_position is not None and head < min_position:
         await state.notifications.wait_for_position(project, min_position, READ_YOUR_WRITES_TIMEOUT)
     decoded: DecodedLog = state.decoded_log
     return await decoded.entries(project)

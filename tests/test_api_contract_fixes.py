@@ -128,6 +128,15 @@ async def test_every_indicator_route_checks_the_project_in_its_path(
         assert named_fields(response, 400) == ["project"], route
 
 
+async def test_a_min_position_beyond_any_log_is_refused_naming_it(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await demo_project(service, db)
+    for route in ("indicators", "indicators/O1/series", "indicators/O1/evidence"):
+        response = await service.get(f"{API}/{route}", params={"min_position": 2**62 + 1}, headers=admin)
+        assert named_fields(response, 400) == ["min_position"], route
+
+
 async def test_the_dashboard_csv_says_its_charset_once(service: httpx.AsyncClient, db: Database) -> None:
     admin = await demo_project(service, db)
     response = await service.get(f"/projects/{PROJECT}/dashboard/indicators.csv", headers=admin)
