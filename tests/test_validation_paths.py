@@ -127,12 +127,12 @@ HOSTILE: list[tuple[str, str, str, dict[str, Any], str | None]] = [
     ("JSON nested 990 deep", "POST", EVENTS, {"content": _nested(990), "headers": JSON}, None),
     ("as_of a superscript digit", "GET", f"{INDICATORS}?as_of=%C2%B2", {}, "as_of"),
     ("as_of a superscript digit, series", "GET", f"{INDICATORS}/O1/series?as_of=%C2%B2", {}, "as_of"),
-    ("NUL in the project of indicators", "GET", "/api/v1/projects/de%00mo/indicators", {}, None),
-    ("NUL in the project of participants", "GET", "/api/v1/projects/de%00mo/participants", {}, None),
-    ("NUL in the project of snapshots", "GET", "/api/v1/projects/de%00mo/snapshots", {}, None),
-    ("NUL in a snapshot id", "GET", f"/api/v1/projects/{PROJECT}/snapshots/s%00", {}, None),
-    ("NUL in the project of the audit", "GET", "/api/v1/projects/de%00mo/audit/verify", {}, None),
-    ("NUL in the project of imports", "GET", "/api/v1/projects/de%00mo/imports", {}, None),
+    ("NUL in the project of indicators", "GET", "/api/v1/projects/de%00mo/indicators", {}, "project"),
+    ("NUL in the project of participants", "GET", "/api/v1/projects/de%00mo/participants", {}, "project"),
+    ("NUL in the project of snapshots", "GET", "/api/v1/projects/de%00mo/snapshots", {}, "project"),
+    ("NUL in a snapshot id", "GET", f"/api/v1/projects/{PROJECT}/snapshots/s%00", {}, "snapshot_id"),
+    ("NUL in the project of the audit", "GET", "/api/v1/projects/de%00mo/audit/verify", {}, "project"),
+    ("NUL in the project of imports", "GET", "/api/v1/projects/de%00mo/imports", {}, "project"),
 ]
 
 
