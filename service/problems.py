@@ -211,13 +211,21 @@ def _store(request: Request[Any, Any, Any], error: EventStoreError) -> Response[
     return problem_response(409, str(error))
 
 
+def _log_error_class(request: Request[Any, Any, Any], error: Exception, level: int, message: str) -> None:
+    # The class only: an error's message may quote the value that caused it.
+    log.log(
+        level,
+        message,
+        extra={"path": request.url.path, "method": request.method, "error": type(error).__name__},
+    )
+
+
 def _bad_characters(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
     # PostgreSQL refuses NUL characters and values out of its integer ranges: the input is bad.
     # Inputs are checked where they enter, naming the field; reaching here means a check is
     # missing, so it is logged (the class only: the message may quote the value).
-    log.warning(
-        "input refused by PostgreSQL, not by a check where it entered",
-        extra={"path": request.url.path, "method": request.method, "error": type(error).__name__},
+    _log_error_class(
+        request, error, logging.WARNING, "input refused by PostgreSQL, not by a check where it entered"
     )
     return problem_response(
         400,
@@ -247,10 +255,7 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 def _database_unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
     if isinstance(error, OSError) and not _reaching_the_database(error):
         return _unexpected(request, error)  # a missing file, a permission: a fault of ours
-    log.error(
-        "database unavailable",
-        extra={"path": request.url.path, "method": request.method, "error": type(error).__name__},
-    )
+    _log_error_class(request, error, logging.ERROR, "database unavailable")
     return problem_response(
         503,
         "the database is unavailable for the moment; nothing was written, retry shortly",
