@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import msgspec
 import platformdirs
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_migrations_dir(root: Path = ROOT, prefix: Path = Path(sys.prefix)) -> Path:
+    """The numbered SQL files: beside the code in a checkout (or an editable install), else
+    where an installed package put them (pyproject.toml's data-files)."""
+    beside = root / "migrations"
+    installed = prefix / "share" / "impactlog" / "migrations"
+    return beside if beside.is_dir() or not installed.is_dir() else installed
 
 
 def default_data_dir() -> Path:
@@ -42,7 +51,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             data_dir=Path(env.get("IMPACTLOG_DATA_DIR") or default_data_dir()),
-            migrations_dir=Path(env.get("IMPACTLOG_MIGRATIONS_DIR") or ROOT / "migrations"),
+            migrations_dir=Path(env.get("IMPACTLOG_MIGRATIONS_DIR") or default_migrations_dir()),
             host=env.get("IMPACTLOG_HOST", "127.0.0.1"),
             port=int(env.get("IMPACTLOG_PORT", "8000")),
             pool_min=int(env.get("IMPACTLOG_POOL_MIN", "2")),

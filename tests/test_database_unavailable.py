@@ -24,6 +24,11 @@ async def shutting_down() -> None:
     raise asyncpg.exceptions.CannotConnectNowError("the database system is shutting down")
 
 
+@get("/database-dropped")
+async def database_dropped() -> None:
+    raise asyncpg.InvalidCatalogNameError('database "impactlog" does not exist')
+
+
 @get("/pool-exhausted")
 async def pool_exhausted() -> None:
     raise TimeoutError  # what pool.acquire(timeout=…) raises when no connection frees up
@@ -37,13 +42,14 @@ async def missing_file() -> None:
 @pytest.fixture
 async def app_client() -> AsyncIterator[httpx.AsyncClient]:
     app = Litestar(
-        [unreachable, shutting_down, pool_exhausted, missing_file], exception_handlers=EXCEPTION_HANDLERS
+        [unreachable, shutting_down, database_dropped, pool_exhausted, missing_file],
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield client
 
 
-@pytest.mark.parametrize("path", ["/unreachable", "/shutting-down", "/pool-exhausted"])
+@pytest.mark.parametrize("path", ["/unreachable", "/shutting-down", "/database-dropped", "/pool-exhausted"])
 async def test_an_unreachable_database_is_a_503_with_retry_after(
     app_client: httpx.AsyncClient, path: str
 ) -> None:

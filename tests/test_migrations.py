@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from service.migrate import MigrationError, load_migrations, migrate, migration_level
+from service.settings import default_migrations_dir
 from tests.conftest import MIGRATIONS
 
 
@@ -68,3 +69,18 @@ def test_migration_files_must_be_numbered_without_gaps(tmp_path: Path) -> None:
     (tmp_path / "0003_c.sql").write_text("SELECT 1;")
     with pytest.raises(MigrationError, match="0002 is missing"):
         load_migrations(tmp_path)
+
+
+def test_an_installed_package_finds_its_migrations_where_the_wheel_put_them(tmp_path: Path) -> None:
+    checkout, installed_prefix = tmp_path / "checkout", tmp_path / "venv"
+    (checkout / "service").mkdir(parents=True)
+    shipped = installed_prefix / "share" / "impactlog" / "migrations"
+    shipped.mkdir(parents=True)
+    # A wheel's install: no migrations/ beside the code, the data-files under the prefix.
+    assert default_migrations_dir(checkout, installed_prefix) == shipped
+    # A checkout (or an editable install): its own migrations/ first.
+    (checkout / "migrations").mkdir()
+    assert default_migrations_dir(checkout, installed_prefix) == checkout / "migrations"
+    # Neither: the checkout's path, which the runner reports as missing.
+    bare = tmp_path / "bare"
+    assert default_migrations_dir(bare, tmp_path / "elsewhere") == bare / "migrations"
