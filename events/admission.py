@@ -15,6 +15,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
+import asyncpg
 import msgspec
 
 from events.catalog import EventPayload, PayloadError, decode_payload
@@ -68,10 +69,17 @@ class WriteModelAdmission:
         """The project's model as last caught up (None before first use)."""
         return self._models.get(project_id)
 
-    async def catch_up(self, connection: Executor, project_id: str) -> WriteModel:
+    async def catch_up(self, db: Executor, project_id: str) -> WriteModel:
         """Fold everything committed so far into the project's model (outside any append)."""
+        if isinstance(db, asyncpg.Pool):
+            # The connection first, then the project's lock, never the other way round: a group
+            # holds the lock from `begin` to `end` with its connection and the head's row lock
+            # taken, so a task waiting for a pool connection while holding the lock would wait
+            # on those groups as they wait on it (a full pool: every writer of every project hung).
+            async with db.acquire() as connection:
+                return await self.catch_up(connection, project_id)
         async with self._lock(project_id):
-            return await self._catch_up(connection, project_id, None)
+            return await self._catch_up(db, project_id, None)
 
     async def _catch_up(self, connection: Executor, project_id: str, head: int | None) -> WriteModel:
         model = self._models.get(project_id)

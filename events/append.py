@@ -153,23 +153,28 @@ class _Request:
         self.event_ids = _event_ids(events)
 
 
-def _fingerprint(events: Sequence[NewEvent], data: Sequence[bytes]) -> bytes:
-    """What makes two requests "the same" for an idempotency key (metadata excluded: a retry
-    carries a new request id)."""
+# Metadata that is the event's content (hashed into the log, and the partner a KPI dimension);
+# the rest (request id, actor, token) describes the attempt, which a retry does not repeat.
+CONTENT_METADATA = ("partner_org_id", "evidence", "work_package")
+
+
+def _fingerprint(events: Sequence[NewEvent], data: Sequence[bytes], *, legacy: bool = False) -> bytes:
+    """What makes two requests "the same" for an idempotency key: everything but the metadata
+    that describes the attempt. `legacy`: as keys stored before the envelope's content metadata
+    counted (still honoured, so a retry across an upgrade is not refused)."""
     digest = hashlib.sha256()
     for event, payload in zip(events, data, strict=True):
-        digest.update(
-            encode_canonical(
-                [
-                    event.stream_id,
-                    event.type,
-                    event.schema_version,
-                    event.occurred_on,
-                    event.expected_version,
-                    str(event.event_id) if event.event_id else None,
-                ]
-            )
-        )
+        envelope: list[Any] = [
+            event.stream_id,
+            event.type,
+            event.schema_version,
+            event.occurred_on,
+            event.expected_version,
+            str(event.event_id) if event.event_id else None,
+        ]
+        if not legacy:
+            envelope.append({name: event.metadata.get(name) for name in CONTENT_METADATA})
+        digest.update(encode_canonical(envelope))
         digest.update(payload)
     return digest.digest()
 
@@ -201,7 +206,8 @@ class _Lookup(msgspec.Struct, frozen=True):
     hash: bytes
     recorded_at: dt.datetime | None
     stream_versions: dict[str, int]
-    known_events: dict[uuid.UUID, tuple[int, str, int, str, str]]
+    # event id → position, stream, stream version, type, data, occurred_on (ISO) and partner.
+    known_events: dict[uuid.UUID, tuple[int, str, int, str, str, str | None, str | None]]
     known_keys: dict[str, tuple[str, list[AppendedEvent]]]
 
 
@@ -315,7 +321,9 @@ def _replayed(request: _Request, lookup: _Lookup) -> list[AppendedEvent] | None:
     key = request.idempotency_key
     if key is not None and key in lookup.known_keys:
         fingerprint, results = lookup.known_keys[key]
-        if fingerprint != request.fingerprint.hex():
+        if fingerprint != request.fingerprint.hex() and (
+            fingerprint != _fingerprint(request.events, request.data, legacy=True).hex()
+        ):
             raise IdempotencyKeyReused(key)
         return results
     ids = [e.event_id for e in request.events]
@@ -335,8 +343,16 @@ def _replayed(request: _Request, lookup: _Lookup) -> list[AppendedEvent] | None:
                 reason=f"event id {repeated} is already in the log, but event [{index}] of this "
                 "request is not: a retry must repeat the whole request, new events go in a new one",
             )
-        position, stream_id, version, event_type, stored = known
-        if (stream_id, event_type, stored) != (event.stream_id, event.type, data.decode()):
+        position, stream_id, version, event_type, stored, occurred_on, partner = known
+        sent_on = event.occurred_on.isoformat() if event.occurred_on is not None else None
+        if (stream_id, event_type, stored, occurred_on, partner) != (
+            event.stream_id,
+            event.type,
+            data.decode(),
+            sent_on,
+            event.metadata.get("partner_org_id"),
+        ):
+            # The same id for other content: another event (or another date, another partner).
             raise DuplicateEventId(str(event_id), index)
         results.append(
             AppendedEvent(event_id=event_id, position=position, stream=stream_id, stream_version=version)
@@ -588,7 +604,7 @@ def _connection_lost(error: BaseException) -> bool:
 
 def _decode_lookup(row: asyncpg.Record) -> _Lookup:
     known_events = {
-        uuid.UUID(e[0]): (int(e[1]), str(e[2]), int(e[3]), str(e[4]), str(e[5]))
+        uuid.UUID(e[0]): (int(e[1]), str(e[2]), int(e[3]), str(e[4]), str(e[5]), e[6], e[7])
         for e in msgspec.json.decode(row["known_events"])
     }
     known_keys = {

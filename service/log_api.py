@@ -109,6 +109,8 @@ class LogController(Controller):
         """Validate and append; 201 with positions, 422 naming the field, 409 on a version conflict."""
         recorder: Recorder = state.recorder
         commands = data if isinstance(data, list) else [data]
+        if not commands:
+            await project_head(state, project)  # records nothing, but only in a project that is
         actor = actor_metadata(principal_of(request))
         actor["request_id"] = request.headers.get("x-request-id") or str(uuid.uuid4())
         appended = await recorder.record(

@@ -10,6 +10,7 @@ append to the target's stream instead.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
@@ -44,6 +45,24 @@ class CorrectionRecorded(EventPayload, frozen=True, kw_only=True):
     approved_by: Id
 
     reference_paths = _TARGET
+
+    def __post_init__(self) -> None:
+        # A client may send a corrected amount as a JSON number (7.5): kept as the decimal it
+        # reads as, so the log holds no float (non-integers are strings in the canonical bytes,
+        # and an auditor's recomputation needs no float formatting).
+        for name, value in self.field_changes.items():
+            self.field_changes[name] = _without_floats(value)
+
+
+def _without_floats(value: Any) -> Any:
+    """The value with every float replaced by the Decimal of its shortest repr, at any depth."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, list):
+        return [_without_floats(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_floats(item) for key, item in value.items()}
+    return value
 
 
 class ActivityRetracted(EventPayload, frozen=True, kw_only=True):
