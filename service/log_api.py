@@ -15,6 +15,7 @@ from litestar.response import Stream
 
 from events.catalog import EXAMPLES
 from events.envelope import AppendedEvent, RecordedEvent
+from events.export import ndjson_lines
 from events.read import iterate_log, read_log, read_stream
 from service.auth import Role, actor_metadata, allow, principal_of
 from service.commands import EventCommand
@@ -159,11 +160,6 @@ class LogController(Controller):
 
 
 async def _ndjson(state: State, project: str, after: int) -> AsyncIterator[bytes]:
-    encoder = msgspec.json.Encoder()
     async with state.pool.acquire() as connection:
         async for batch in iterate_log(connection, project, after=after):
-            buffer = bytearray()
-            for event in batch:
-                encoder.encode_into(event, buffer, len(buffer))
-                buffer.extend(b"\n")
-            yield bytes(buffer)
+            yield ndjson_lines(batch)

@@ -32,6 +32,7 @@ import msgspec
 
 from events.admission import WriteModelAdmission
 from events.errors import EventStoreError, ProjectNotFound
+from events.export import ndjson_lines
 from events.integrity import ChainReport, verify_chain, verify_export
 from events.read import iterate_log, read_head, read_log
 from events.store import EventStore
@@ -277,18 +278,13 @@ def log_command(project: str, after: int, limit: int) -> None:
 def export(project: str) -> None:
     """The project's whole log as NDJSON with hashes (what `audit verify --file` checks)."""
     out = sys.stdout.buffer
-    encoder = msgspec.json.Encoder()
 
     async def run(pool: asyncpg.Pool) -> int:
         if await read_head(pool, project) is None:
             raise ProjectNotFound(project)
         written = 0
         async for batch in iterate_log(pool, project):
-            buffer = bytearray()
-            for event in batch:
-                encoder.encode_into(event, buffer, len(buffer))
-                buffer.extend(b"\n")
-            out.write(bytes(buffer))
+            out.write(ndjson_lines(batch))
             written += len(batch)
         return written
 

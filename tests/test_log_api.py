@@ -7,6 +7,7 @@ import json
 
 import httpx
 
+from events.integrity import verify_export
 from tests.conftest import Database, bearer
 from tests.story import REGISTRATION, founding_events, training
 
@@ -130,11 +131,26 @@ async def test_the_log_reads_back_in_pages_and_as_ndjson_with_who_recorded_it(
     assert rest["events"][0]["metadata"]["actor"] == "staff-at"
     streamed = await service.get(EVENTS, headers={**auditor, "Accept": "application/x-ndjson"})
     assert streamed.headers["content-type"].startswith("application/x-ndjson")
-    lines = [json.loads(line) for line in streamed.text.splitlines()]
+    lines = [json.loads(line) for line in streamed.text.split("\n")[:-1]]
     assert [e["position"] for e in lines] == list(range(1, 8))
     assert lines[0]["type"] == "ProjectRegistered" and len(lines[0]["hash"]) == 64
     stream = await service.get("/api/v1/projects/demo/streams/org-clu-pl", headers=auditor)
     assert [e["type"] for e in stream.json()] == ["OrganisationRegistered"]
+
+
+async def test_a_line_separator_inside_an_event_stays_inside_its_ndjson_line(
+    service: httpx.AsyncClient, db: Database
+) -> None:
+    staff = await create_project(service, db)
+    founding = founding_events()
+    founding[0]["data"]["name"] = "Cluster\u2028Upper\u2029Austria"  # pasted from a PDF, say
+    assert (await service.post(EVENTS, json=founding, headers=staff)).status_code == 201
+    auditor = await bearer(db, "auditor", "demo")
+    streamed = await service.get(EVENTS, headers={**auditor, "Accept": "application/x-ndjson"})
+    lines = streamed.content.split(b"\n")[:-1]  # NDJSON lines end at newlines only
+    assert len(lines) == 7
+    assert json.loads(lines[1])["data"]["name"] == "Cluster\u2028Upper\u2029Austria"
+    assert verify_export(lines).ok
 
 
 async def test_an_oversized_body_is_413(db: Database) -> None:
