@@ -26,6 +26,7 @@ from indicators.results import Cell, Figure, FigureResult, TargetProgress
 from indicators.snapshot import SnapshotDocument
 from indicators.snapshot_signing import signature_key
 from indicators.snapshot_store import SnapshotRecord
+from indicators.spreadsheet_cells import inert_row
 
 LEVEL_ORDER = ("impact", "outcome", "output")
 LIFE_OF_PROJECT = "LoP"
@@ -103,7 +104,9 @@ def snapshot_csv(document: SnapshotDocument) -> str:
         for figure in figures:
             for row in _figure_rows(document, figure):
                 identity = [document.snapshot_id, level, figure.indicator_id, figure.figure_id]
-                writer.writerow([*identity, figure.name, figure.unit, *row, document.as_of_position])
+                writer.writerow(
+                    inert_row([*identity, figure.name, figure.unit, *row, document.as_of_position])
+                )
     return out.getvalue()
 
 

@@ -27,6 +27,7 @@ from indicators.evidence import figure_evidence
 from indicators.periods import PERIOD_KINDS
 from indicators.periods import PeriodKind as EnginePeriod
 from indicators.results import Cell, Figure, ProjectIndicators, Series
+from indicators.spreadsheet_cells import inert_row
 from projections.decoded_log import DecodedLog
 from service.auth import Role, allow, principal_of
 from service.projects_api import ProjectInPath, project_head
@@ -360,35 +361,39 @@ def series_csv(series: Series) -> str:
         head = [figure.figure_id, period.period_id, period.start.isoformat(), period.end.isoformat()]
         target = point.target
         writer.writerow(
-            [
-                *head,
-                "",
-                "total",
-                *_figure_columns(point.value),
-                *_cumulative(point.cumulative),
-                _text(target.target if target else None),
-                _text(target.progress if target else None),
-                target.status if target and target.status else "",
-                "false",
-                series.as_of_position,
-            ]
+            inert_row(
+                [
+                    *head,
+                    "",
+                    "total",
+                    *_figure_columns(point.value),
+                    *_cumulative(point.cumulative),
+                    _text(target.target if target else None),
+                    _text(target.progress if target else None),
+                    target.status if target and target.status else "",
+                    "false",
+                    series.as_of_position,
+                ]
+            )
         )
         cumulative = {c.category: c for c in point.cumulative_cells}
         for cell in point.cells:
             total = cumulative.get(cell.category)
             writer.writerow(
-                [
-                    *head,
-                    series.by or "",
-                    cell.category,
-                    *_cell_columns(cell),
-                    *_cumulative(total.figure if total and total.figure else None),
-                    "",
-                    "",
-                    "",
-                    "true" if cell.suppressed else "false",
-                    series.as_of_position,
-                ]
+                inert_row(
+                    [
+                        *head,
+                        series.by or "",
+                        cell.category,
+                        *_cell_columns(cell),
+                        *_cumulative(total.figure if total and total.figure else None),
+                        "",
+                        "",
+                        "",
+                        "true" if cell.suppressed else "false",
+                        series.as_of_position,
+                    ]
+                )
             )
     return out.getvalue()
 

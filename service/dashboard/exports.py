@@ -24,6 +24,7 @@ from openpyxl.utils import get_column_letter
 from events.catalog import LIFE_OF_PROJECT
 from indicators import INDICATORS, Cell, FigureResult, ProjectIndicators, Series
 from indicators.results import Figure, TargetProgress
+from indicators.spreadsheet_cells import inert, inert_row
 from service.dashboard.view import BREAKDOWNS, LEVELS, ProjectHeader
 
 EXPORT_DIMENSIONS: tuple[str, ...] = tuple(dimension for dimension, _ in BREAKDOWNS)
@@ -162,7 +163,7 @@ def as_csv(columns: Sequence[str], rows: Sequence[Sequence[Value]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if value is None else str(value) for value in row])
+        writer.writerow(inert_row("" if value is None else str(value) for value in row))
     return out.getvalue()
 
 
@@ -205,7 +206,7 @@ def _excel(value: Value) -> Any:
     # the CSV keeps the exact text.
     if isinstance(value, Decimal):
         return float(value)
-    return value
+    return inert(value) if isinstance(value, str) else value  # never a formula
 
 
 def about_rows(
