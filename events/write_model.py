@@ -15,32 +15,27 @@ from collections.abc import Iterator
 
 from events.catalog import (
     ActivityRetracted,
-    CoachingSessionHeld,
-    CommitmentToQualitySigned,
     CorrectionRecorded,
     EventPayload,
     ExchangeCancelled,
     ExchangeClosingReportSubmitted,
     ExchangeCompleted,
     ExchangeRegistered,
-    FeedbackCollected,
-    FollowUpCooperationRecorded,
     IndicatorDefined,
     LumpSumPaid,
     OrganisationRegistered,
-    OutreachEventHeld,
     ParticipantRegistered,
     PayloadError,
     PeriodApproved,
     PeriodReopened,
     ProjectRegistered,
     Reference,
-    TrainingDelivered,
     apply_correction,
     check_dated_within_project,
     event_type_of,
     references,
 )
+from events.catalog.activity_links import carried_activity_id, dependency_activity_id
 
 KPI_IDS = frozenset(
     [f"O{i}" for i in range(1, 12)] + [f"R{i}" for i in range(1, 8)] + [f"I{i}" for i in range(1, 7)]
@@ -146,7 +141,7 @@ class WriteModel:
         self.events[event_id] = Recorded(
             event_type_of(payload), stream_id, payload, occurred_on, partner_org_id, ids
         )
-        dependency = _dependency_id(payload)
+        dependency = dependency_activity_id(payload)
         if dependency is not None:
             self.dependents.setdefault(dependency, set()).add(event_id)
 
@@ -169,7 +164,7 @@ class WriteModel:
                 payload, day = apply_correction(payload, day, correction)
             except PayloadError:
                 continue  # refused when recorded, or its base was retracted: the fold skips it too
-        before, after = _dependency_id(target.payload), _dependency_id(payload)
+        before, after = dependency_activity_id(target.payload), dependency_activity_id(payload)
         if before != after:  # feedback corrected to name another session, say
             self.dependents.get(before or "", set()).discard(target_id)
             if after is not None:
@@ -192,7 +187,7 @@ class WriteModel:
         self.retracted.add(event_id)
         if target is None:
             return
-        dependency = _dependency_id(target.payload)
+        dependency = dependency_activity_id(target.payload)
         if dependency is not None:
             self.dependents.get(dependency, set()).discard(event_id)
         for activity_id in target.activity_ids:
@@ -401,34 +396,8 @@ class WriteModel:
 
 def _activity_ids(payload: EventPayload) -> tuple[str, ...]:
     """The activity ids an event introduces (what feedback and follow-ups may name)."""
-    match payload:
-        case TrainingDelivered():
-            return (payload.session_id,)
-        case ExchangeRegistered():
-            return (payload.exchange_id,)
-        case CoachingSessionHeld():
-            return (payload.engagement_id,)
-        case OutreachEventHeld():
-            return (payload.outreach_id,)
-    return ()
-
-
-def _dependency_id(payload: EventPayload) -> str | None:
-    """The activity id an event depends on and is voided with (log_view._DEPENDENCY_ID)."""
-    match payload:
-        case FeedbackCollected():
-            return payload.activity_id
-        case FollowUpCooperationRecorded():
-            return payload.source_activity_id
-        case (
-            CommitmentToQualitySigned()
-            | ExchangeCompleted()
-            | ExchangeClosingReportSubmitted()
-            | LumpSumPaid()
-            | ExchangeCancelled()
-        ):
-            return payload.exchange_id
-    return None
+    carried = carried_activity_id(payload)
+    return (carried,) if carried is not None else ()
 
 
 def _prefixed(path: str) -> str:

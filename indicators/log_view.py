@@ -31,27 +31,28 @@ import msgspec
 from events.catalog import (
     ActivityRetracted,
     BaselineRecorded,
-    CoachingSessionHeld,
-    CommitmentToQualitySigned,
     CorrectionRecorded,
     EventPayload,
     ExchangeCancelled,
     ExchangeClosingReportSubmitted,
     ExchangeCompleted,
     ExchangeRegistered,
-    FeedbackCollected,
     FollowUpCooperationRecorded,
     LumpSumPaid,
     OrganisationRegistered,
     OrganisationSizeClassChanged,
-    OutreachEventHeld,
     ParticipantRegistered,
     PayloadError,
     ProjectRegistered,
     TargetSet,
-    TrainingDelivered,
     apply_correction,
     event_type_of,
+)
+from events.catalog.activity_links import (
+    CARRIED_ID,
+    DEPENDENCY_ID,
+    carried_activity_id,
+    dependency_activity_id,
 )
 from events.entries import LiveEvent, LogEntry, P, entry_position, in_utc, utc_day
 
@@ -325,11 +326,11 @@ class LogFold:
         )
 
     def _index(self, record: _Record, payload: EventPayload) -> None:
-        carried = _CARRIED_ID.get(type(payload))
+        carried = CARRIED_ID.get(type(payload))
         if carried is not None:
             record.carries = activity_id = getattr(payload, carried)
             self.carriers.setdefault(activity_id, []).append(record)
-        dependency = _DEPENDENCY_ID.get(type(payload))
+        dependency = DEPENDENCY_ID.get(type(payload))
         if dependency is not None:
             record.depends = activity_id = getattr(payload, dependency)
             self.dependents.setdefault(activity_id, []).append(record)
@@ -340,7 +341,9 @@ class LogFold:
         if not record.live:
             return
         payload = record.current().payload
-        if record.carries != _activity_id(payload) or record.depends != _dependency(payload):
+        if record.carries != carried_activity_id(payload) or record.depends != dependency_activity_id(
+            payload
+        ):
             record.carries = record.depends = None
             self._index(record, payload)
 
@@ -376,38 +379,6 @@ class LogFold:
 
 
 _GOVERNANCE: frozenset[type[EventPayload]] = frozenset({CorrectionRecorded, ActivityRetracted})
-
-# The field holding the activity id a record carries, which feedback, follow-ups and lifecycle
-# events name.
-_CARRIED_ID: dict[type[EventPayload], str] = {
-    TrainingDelivered: "session_id",
-    ExchangeRegistered: "exchange_id",
-    CoachingSessionHeld: "engagement_id",
-    OutreachEventHeld: "outreach_id",
-}
-
-# The field holding the activity id a record depends on (and is voided with).
-_DEPENDENCY_ID: dict[type[EventPayload], str] = {
-    FeedbackCollected: "activity_id",
-    FollowUpCooperationRecorded: "source_activity_id",
-    CommitmentToQualitySigned: "exchange_id",
-    ExchangeCompleted: "exchange_id",
-    ExchangeClosingReportSubmitted: "exchange_id",
-    LumpSumPaid: "exchange_id",
-    ExchangeCancelled: "exchange_id",
-}
-
-
-def _activity_id(payload: EventPayload) -> str | None:
-    """The activity id a record carries, which feedback, follow-ups and lifecycle events name."""
-    carried = _CARRIED_ID.get(type(payload))
-    return getattr(payload, carried) if carried is not None else None
-
-
-def _dependency(payload: EventPayload) -> str | None:
-    """The activity id a record depends on, if any."""
-    dependency = _DEPENDENCY_ID.get(type(payload))
-    return getattr(payload, dependency) if dependency is not None else None
 
 
 def _state(events: tuple[LiveEvent[EventPayload], ...], last: LogEntry | None) -> LogState:
