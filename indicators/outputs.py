@@ -32,7 +32,7 @@ from indicators.dimensions import (
     session_cells,
     yes_no,
 )
-from indicators.log_view import SME_SIZE_CLASSES, UNKNOWN, Exchange, LogState, Organisation
+from indicators.log_view import UNKNOWN, Exchange, LogState, Organisation
 
 # O3's "cluster managers/staff": the two ParticipantRegistered roles of a cluster organisation.
 CLUSTER_STAFF_ROLES = frozenset({"cluster_manager", "cluster_staff"})
@@ -283,10 +283,10 @@ class _SmeTest:
         known = self._known.get(org_id)
         if known is None:
             organisation = self._organisations.get(org_id)
-            if organisation is None or organisation.registration.org_type != "SME":
+            if organisation is None:
                 known = False
-            elif not organisation.size_changes:
-                known = organisation.registration.size_class in SME_SIZE_CLASSES
+            elif not organisation.size_changes:  # the same answer on every day
+                known = organisation.is_sme_on(day)
             else:
                 known = organisation
             self._known[org_id] = known
