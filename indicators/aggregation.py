@@ -111,7 +111,6 @@ class Tally:
 
     __slots__ = (
         "_anonymous",
-        "_impact",
         "_kind",
         "amount",
         "amounts",
@@ -127,7 +126,6 @@ class Tally:
     def __init__(self, sheet: FigureSheet) -> None:
         self.sheet = sheet
         self._kind = sheet.aggregation
-        self._impact = INDICATOR_OF[sheet.figure_id].level == "impact"
         self._anonymous = sheet.anonymous_persons
         self.subjects: set[str] = set()
         self.persons = 0
@@ -189,16 +187,16 @@ class Tally:
 
     def measured(self) -> Measured:
         """The figure of everything added so far."""
-        n = max(len(self.subjects), self.persons)
-        kind = self._kind
-        if kind == "ratio":
-            return percentage(self.amount, self.denominator, n)
-        if kind == "exists":
-            value = ZERO if self.since is None else ONE
-            return Measured(value, Figure(value=value, n=n, since=self.since))
-        exact = self._combined()
-        served = rounded(exact, PLACES[self.sheet.measure]) if exact is not None else None
-        return Measured(exact, Figure(value=served, n=n))
+        return tallied(
+            self.sheet,
+            count=self.count,
+            amount=self.amount,
+            denominator=self.denominator,
+            keys=len(self.keys),
+            n=max(len(self.subjects), self.persons),
+            amounts=self.amounts,
+            since=self.since,
+        )
 
     def merge(self, other: Tally) -> None:
         """Add everything another tally of the same figure was given."""
@@ -212,18 +210,46 @@ class Tally:
         if other.since is not None and (self.since is None or other.since < self.since):
             self.since = other.since
 
-    def _combined(self) -> Decimal | None:
-        # An impact figure over an empty panel is null, never 0 (DOMAIN.md (f)).
-        if not self.count and self._impact:
-            return None
-        if self._kind == "distinct":
-            return Decimal(len(self.keys))
-        if self._kind == "mean":
-            cases = len(self.keys)
-            return EXACT.divide(self.amount, Decimal(cases)) if cases else None
-        if self._kind == "median":
-            return median(self.amounts)
-        return self.amount
+
+def tallied(
+    sheet: FigureSheet,
+    *,
+    count: int,
+    amount: Decimal,
+    denominator: Decimal,
+    keys: int,
+    n: int,
+    amounts: Sequence[Decimal] = (),
+    since: dt.date | None = None,
+) -> Measured:
+    """The figure of tallied quantities: how many contributions, Σamount, Σdenominator, how many
+    distinct keys, n, the amounts (median) and the earliest day (exists). Every figure served is
+    rounded here, whether tallied one contribution at a time (Tally) or over columns."""
+    kind = sheet.aggregation
+    if kind == "ratio":
+        return percentage(amount, denominator, n)
+    if kind == "exists":
+        value = ZERO if since is None else ONE
+        return Measured(value, Figure(value=value, n=n, since=since))
+    exact = _combined(sheet, count, amount, keys, amounts)
+    served = rounded(exact, PLACES[sheet.measure]) if exact is not None else None
+    return Measured(exact, Figure(value=served, n=n))
+
+
+def _combined(
+    sheet: FigureSheet, count: int, amount: Decimal, keys: int, amounts: Sequence[Decimal]
+) -> Decimal | None:
+    # An impact figure over an empty panel is null, never 0 (DOMAIN.md (f)).
+    if not count and INDICATOR_OF[sheet.figure_id].level == "impact":
+        return None
+    kind = sheet.aggregation
+    if kind == "distinct":
+        return Decimal(keys)
+    if kind == "mean":
+        return EXACT.divide(amount, Decimal(keys)) if keys else None
+    if kind == "median":
+        return median(amounts)
+    return amount
 
 
 def median(values: Sequence[Decimal]) -> Decimal | None:

@@ -21,7 +21,7 @@ from typing import cast
 
 from events.collector import collector_paused
 from events.entries import LogEntry
-from indicators import impact, outcomes, outputs
+from indicators import impact, outcomes, outputs, timeline_store
 from indicators.aggregation import (
     Contribution,
     Measured,
@@ -214,8 +214,12 @@ def kpi_series(
     split by dimension `by` when given. `kpi_id` is a figure id ("O9.orgs") or an indicator id
     (its first figure)."""
     sheet = query_sheet(kpi_id, period, by)
+    log = entries if isinstance(entries, list) else list(entries)
+    fast = _series_off_timelines(log, sheet, period, by, as_of)
+    if fast is not None:
+        return fast
     with collector_paused():
-        state = state_as_of(entries, as_of)
+        state = state_as_of(log, as_of)
         buckets = period_buckets(state, period)
         memo = memo_for(state)
         key = ("series", sheet.figure_id, period, by or "")
@@ -226,14 +230,45 @@ def kpi_series(
             result = _figure_result(_Figure(cast(LogState, reads), sheet), period, buckets, breakdowns, by)
             if memo is not None:
                 memo.keep(key, [reads], buckets, result)
-        return Series(
-            catalog_version=CATALOG_VERSION,
-            period_kind=period,
-            by=by,
-            as_of_position=state.position,
-            as_of_date=state.as_of_date,
-            figure=result,
-        )
+        return _series(state, sheet, period, by, result)
+
+
+def _series(
+    state: LogState, sheet: FigureSheet, period: PeriodKind, by: str | None, result: FigureResult
+) -> Series:
+    return Series(
+        catalog_version=CATALOG_VERSION,
+        period_kind=period,
+        by=by,
+        as_of_position=state.position,
+        as_of_date=state.as_of_date,
+        figure=result,
+    )
+
+
+def _series_off_timelines(
+    log: list[LogEntry], sheet: FigureSheet, period: PeriodKind, by: str | None, as_of: int | dt.date | None
+) -> Series | None:
+    """The series read off the log's timelines (timeline_store.py) when they reach the position
+    (None: they do not, or the columns cannot compute it exactly; the engine answers)."""
+    if not log or len(log) < timeline_store.TIMELINES_FROM:
+        return None
+    cut = resolve_as_of(log, as_of)
+    position = log[-1].position if cut is None else min(cut, log[-1].position)
+    with timeline_store.reading(log, position) as builder:
+        if builder is None:
+            return None
+        state = builder.state_at(position)
+        buckets = period_buckets(state, period, lambda: builder.result_days(state.position))
+        breakdowns = () if by is None else (by,)
+        if sheet.time_aggregation in STATE_AGGREGATIONS:
+            result: FigureResult | None = _figure_result(
+                _Figure(state, sheet), period, buckets, breakdowns, by
+            )
+        else:
+            columns = builder.timelines[sheet.figure_id]
+            result = columns.figure_result(state.position, state, period, buckets, breakdowns, by)
+    return _series(state, sheet, period, by, result) if result is not None else None
 
 
 def query_sheet(kpi_id: str, period: str, by: str | None) -> FigureSheet:

@@ -259,12 +259,17 @@ class LogFold:
         self.last: LogEntry | None = None
         self._reading = 0
         self.records: dict[uuid.UUID, _Record] = {}
+        # The records of each payload type, in the order read (position order).
+        self.by_kind: dict[type[EventPayload], list[_Record]] = {}
         self.carriers: dict[str, list[_Record]] = {}
         self.dependents: dict[str, list[_Record]] = {}
         # The last state taken, and the records read since while nothing but new events was (None
         # once a correction or a retraction was): the next state is that one carried forward.
         self._last_state: LogState | None = None
         self._appended: list[_Record] | None = []
+        # When a list: every record whose live version an entry read changed (appended, corrected,
+        # retracted or voided), for a reader that follows the fold entry by entry (timelines.py).
+        self.touched: list[_Record] | None = None
 
     def read(self, entry: LogEntry) -> None:
         """Fold one entry in (an event delivered twice is one event)."""
@@ -277,6 +282,11 @@ class LogFold:
         records[entry.event_id] = record
         payload = entry.payload
         kind = type(payload)
+        of_kind = self.by_kind.get(kind)
+        if of_kind is None:
+            self.by_kind[kind] = [record]
+        else:
+            of_kind.append(record)
         if kind is ActivityRetracted:
             self._retract(cast(ActivityRetracted, payload).target_event_id)
             self._appended = None
@@ -287,6 +297,8 @@ class LogFold:
             self._index(record, payload)
             if self._appended is not None:
                 self._appended.append(record)
+            if self.touched is not None:
+                self.touched.append(record)
 
     def state(self) -> LogState:
         """Everything live after the entries read so far."""
@@ -319,6 +331,20 @@ class LogFold:
             found.append(record.current() if not record.corrections else record.at(position))
         return tuple(found)
 
+    def events_of_at(
+        self, position: int, kinds: Iterable[type[EventPayload]]
+    ) -> tuple[LiveEvent[EventPayload], ...]:
+        """``events_at`` restricted to some non-governance payload types (reading only theirs)."""
+        found: list[LiveEvent[EventPayload]] = []
+        for kind in kinds:
+            for record in self.by_kind.get(kind, ()):
+                if record.entry.position > position:
+                    break
+                if record.died is None or record.died > position:
+                    found.append(record.current() if not record.corrections else record.at(position))
+        found.sort(key=_event_position)
+        return tuple(found)
+
     def live_events(self) -> tuple[LiveEvent[EventPayload], ...]:
         """Every live non-governance event as it stands, in log order."""
         return tuple(
@@ -338,6 +364,8 @@ class LogFold:
     def _refresh(self, record: _Record) -> None:
         """Re-read a live record after its corrections changed (its ids may have changed)."""
         record.cached = None
+        if self.touched is not None:
+            self.touched.append(record)
         if not record.live:
             return
         payload = record.current().payload
@@ -361,6 +389,8 @@ class LogFold:
             return  # unknown, already gone, or a retraction (which cannot be retracted)
         target.live = False
         target.died = self._reading
+        if self.touched is not None:
+            self.touched.append(target)
         payload = target.entry.payload
         if isinstance(payload, CorrectionRecorded):
             corrected = self.records.get(payload.target_event_id)
@@ -376,9 +406,15 @@ class LogFold:
             if record.live and record.depends == activity_id:
                 record.live = False
                 record.died = self._reading
+                if self.touched is not None:
+                    self.touched.append(record)
 
 
 _GOVERNANCE: frozenset[type[EventPayload]] = frozenset({CorrectionRecorded, ActivityRetracted})
+
+
+def _event_position(event: LiveEvent[EventPayload]) -> int:
+    return event.position
 
 
 def _state(events: tuple[LiveEvent[EventPayload], ...], last: LogEntry | None) -> LogState:

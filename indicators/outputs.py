@@ -176,7 +176,7 @@ def organisations_in_exchanges(state: LogState) -> list[Contribution]:
     return found
 
 
-class _Engagement(NamedTuple):
+class Engagement(NamedTuple):
     """One organisation met through one activity: O7's sources."""
 
     org_id: str
@@ -187,10 +187,10 @@ class _Engagement(NamedTuple):
     sources: tuple[int, ...]
 
 
-def _engagements(state: LogState) -> Iterator[_Engagement]:
+def _engagements(state: LogState) -> Iterator[Engagement]:
     for session in state.live(TrainingDelivered):
         for attendee in session.payload.attendees:
-            yield _Engagement(
+            yield Engagement(
                 attendee.org_id,
                 session.occurred_on,
                 session.position,
@@ -202,7 +202,7 @@ def _engagements(state: LogState) -> Iterator[_Engagement]:
         assert exchange.completion is not None
         registration = exchange.registration.payload
         for org_id in (registration.vo_org_id, registration.ho_org_id):
-            yield _Engagement(
+            yield Engagement(
                 org_id,
                 day,
                 exchange.completion.position,
@@ -211,7 +211,7 @@ def _engagements(state: LogState) -> Iterator[_Engagement]:
                 exchange.sources,
             )
     for coaching in state.live(CoachingSessionHeld):
-        yield _Engagement(
+        yield Engagement(
             coaching.payload.coachee_org_id,
             coaching.occurred_on,
             coaching.position,
@@ -222,7 +222,7 @@ def _engagements(state: LogState) -> Iterator[_Engagement]:
     for outreach in state.live(OutreachEventHeld):
         if outreach.payload.event_type == "B2B":
             for org_id in outreach.payload.orgs_reached:
-                yield _Engagement(
+                yield Engagement(
                     org_id,
                     outreach.occurred_on,
                     outreach.position,
@@ -235,12 +235,30 @@ def _engagements(state: LogState) -> Iterator[_Engagement]:
 def smes_engaged(state: LogState) -> list[Contribution]:
     """O7: organisations that were SMEs on the day of a training, exchange, coaching or B2B event;
     an SME's size-class cell is its class at its first such activity."""
+    counted = sorted(sme_engagements(state), key=_ON_THEN_POSITION)
+    return sme_contributions(state, counted, first_classes(state, counted))
+
+
+def sme_engagements(state: LogState) -> list[Engagement]:
+    """O7's engagements: those of an organisation that was an SME on the engagement's day."""
     sme_on = _SmeTest(state)
-    counted = sorted((e for e in _engagements(state) if sme_on(e.org_id, e.on)), key=_ON_THEN_POSITION)
+    return [e for e in _engagements(state) if sme_on(e.org_id, e.on)]
+
+
+def first_classes(state: LogState, counted: list[Engagement]) -> dict[str, str]:
+    """Each SME's size class at its first counted engagement (by day, then log position);
+    `counted` is sorted so."""
     first_class: dict[str, str] = {}
     for engagement in counted:
         if engagement.org_id not in first_class:
             first_class[engagement.org_id] = state.size_class(engagement.org_id, engagement.on)
+    return first_class
+
+
+def sme_contributions(
+    state: LogState, counted: list[Engagement], first_class: dict[str, str]
+) -> list[Contribution]:
+    """O7's contributions of counted engagements, each SME in the size-class cell of its first."""
     # Engagements of one SME through one partner and kind of activity fall in the same cells.
     made: dict[tuple[str, str, str], Cells] = {}
     found: list[Contribution] = []
@@ -268,7 +286,7 @@ def smes_engaged(state: LogState) -> list[Contribution]:
     return found
 
 
-_ON_THEN_POSITION = operator.itemgetter(1, 2)  # _Engagement.on, _Engagement.position
+_ON_THEN_POSITION = operator.itemgetter(1, 2)  # Engagement.on, Engagement.position
 
 
 class _SmeTest:

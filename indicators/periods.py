@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Callable
 from typing import Literal, NamedTuple, get_args
 
 from events.catalog import (
@@ -41,7 +42,7 @@ PERIOD_KINDS: tuple[str, ...] = get_args(PeriodKind)
 
 # The events whose dates can carry a figure beyond the project end (and so lengthen a calendar
 # series); registrations, targets and sign-offs never do.
-_RESULT_EVENTS = (
+RESULT_EVENTS = (
     TrainingDelivered,
     FeedbackCollected,
     CoachingSessionHeld,
@@ -78,15 +79,19 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def period_buckets(state: LogState, kind: PeriodKind) -> list[Bucket]:
-    """The buckets of a series of `kind` over the state's project (none without a project or data)."""
+def period_buckets(
+    state: LogState, kind: PeriodKind, result_days: Callable[[], tuple[dt.date, dt.date] | None] | None = None
+) -> list[Bucket]:
+    """The buckets of a series of `kind` over the state's project (none without a project or data).
+    `result_days`: the first and last days of the live results, when the state does not hold them
+    (timelines.py); by default they are read off the state."""
     if kind == "reporting_period":
         periods = [
             Period(period_id=p.period_id, start=p.start, end=p.end)
             for p in (state.project.reporting_periods if state.project is not None else [])
         ]
     else:
-        span = _calendar_span(state)
+        span = _calendar_span(state, result_days or (lambda: result_days_of(state)))
         periods = _calendar_periods(*span, 1 if kind == "month" else 3) if span is not None else []
         project_start = state.project.start_date if state.project is not None else None
         if periods and project_start is not None and periods[0].start < project_start:
@@ -104,13 +109,20 @@ def period_buckets(state: LogState, kind: PeriodKind) -> list[Bucket]:
     ]
 
 
-def _calendar_span(state: LogState) -> tuple[dt.date, dt.date] | None:
-    days = [e.occurred_on for kind in _RESULT_EVENTS for e in state.live(kind)]
+def _calendar_span(
+    state: LogState, result_days: Callable[[], tuple[dt.date, dt.date] | None]
+) -> tuple[dt.date, dt.date] | None:
+    days = result_days()
     if state.project is not None:
-        return state.project.start_date, max([state.project.end_date, *days])
-    if not days:
-        return None
-    return min(days), max(days)
+        last = max(state.project.end_date, days[1]) if days else state.project.end_date
+        return state.project.start_date, last
+    return days
+
+
+def result_days_of(state: LogState) -> tuple[dt.date, dt.date] | None:
+    """The first and last days of the state's live result events (None: there are none)."""
+    days = [e.occurred_on for kind in RESULT_EVENTS for e in state.live(kind)]
+    return (min(days), max(days)) if days else None
 
 
 def _calendar_periods(first_day: dt.date, last_day: dt.date, months: int) -> list[Period]:
