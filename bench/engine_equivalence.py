@@ -2,6 +2,7 @@
 
     python bench/engine_equivalence.py --record   # before a change: write the digests
     python bench/engine_equivalence.py            # after it: recompute and compare (exit 1 if any differs)
+    python bench/engine_equivalence.py --timelines  # the same, every figure read off contribution timelines
 
 Loads the deterministic demo at scales 1 and 10 into kept schemas (``equiv_scale1``,
 ``equiv_scale10``; loaded once, reused after), then computes ``evaluate_all`` as of several
@@ -37,6 +38,7 @@ from indicators import (
     figure_evidence,
     kpi_series,
     suppress_for_funders,
+    timeline_store,
 )
 from indicators.snapshot_publisher import fresh_entries
 
@@ -126,6 +128,8 @@ async def main(argv: Sequence[str]) -> int:
     for scale in args.scales:
         entries = await demo_entries(loopback_dsn(args.dsn), scale)
         print(f"scale {scale}: {len(entries):,} events", flush=True)
+        if args.timelines:
+            _timelines_for(entries)
         started = time.perf_counter()
         computed[str(scale)] = engine_digests(entries, detailed=scale == 1, say=_say)
         print(f"scale {scale}: {len(computed[str(scale)])} digests in {time.perf_counter() - started:.1f} s")
@@ -147,6 +151,17 @@ async def main(argv: Sequence[str]) -> int:
     return 1 if differ else 0
 
 
+def _timelines_for(entries: list[LogEntry]) -> None:
+    """Read the log into contribution timelines first, so every figure is read off them
+    (indicators/timeline_store.py) instead of folded: the digests must not change."""
+    timeline_store.TIMELINES_FROM = 0
+    started = time.perf_counter()
+    kept = timeline_store.follow(entries)
+    assert kept is not None
+    kept.join()
+    print(f"  timelines read in {time.perf_counter() - started:.1f} s", flush=True)
+
+
 def _say(line: str) -> None:
     print(line, flush=True)
 
@@ -156,6 +171,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = bench_parser(__doc__)
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--record", action="store_true", help="write the digests instead of comparing")
+    parser.add_argument(
+        "--timelines", action="store_true", help="answer off contribution timelines (timeline_store.py)"
+    )
     return parser.parse_args(argv)
 
 

@@ -2,6 +2,7 @@
 the engine's ``_figure_result`` over the same live contributions.
 
     python bench/flow_columns.py [--contributions 600000] [--positions 20] [--engine-positions 3]
+                                 [--total-positions 200]
 
 Synthetic and in memory (no database): O2-like training person-hours (hours with 2 decimals, one
 attendee each, sessions of ~15 in 10 partners, 8 countries, 40 topics…) and an O7-like distinct
@@ -10,6 +11,10 @@ position (a retraction or correction). Per figure and query, p50 / p99 of ``figu
 random positions, then the engine on the live set of a few of them (its result compared byte for
 byte). Queries: reporting periods (4), by="country" with its breakdown (a series), and by=None
 with every dimension's breakdown (the indicator table's figure).
+
+Then ``total_at`` (the indicators list's project-to-date total): the build of its index, and
+p50 / p99 of a query over random positions, a few checked against ``aggregation.measure`` of the
+live set.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any
 
 from events.catalog import ProjectRegistered, ReportingPeriod, TargetSet, event_type_of
 from events.entries import LogEntry
-from indicators.aggregation import Contribution
+from indicators.aggregation import Contribution, measure
 from indicators.dimensions import cells
 from indicators.evaluate import _Figure, _figure_result
 from indicators.flow_columns import FlowColumns
@@ -243,6 +248,34 @@ def bench_figure(
             found = columns.figure_result(position, state, "reporting_period", buckets, breakdowns, by)
             assert served(found, by) == served(expected, by), f"{name} {query} differs at {position}"
         print(f"  engine   {query:<28} {milliseconds(engine)}   ({len(engine)} positions, same bytes)")
+    bench_totals(name, columns, timeline, args)
+
+
+def bench_totals(name: str, columns: FlowColumns, timeline: Timeline, args: argparse.Namespace) -> None:
+    """total_at: the index build (the first query), then queries at random positions, from
+    before the first contribution to after the last, some checked against measure."""
+    rng = random.Random(11)
+    last = timeline[-1][1]
+    positions = [rng.randint(0, last + 1) for _ in range(args.total_positions)]
+    began = time.perf_counter()
+    columns.total_at(positions[0])
+    built = time.perf_counter() - began
+    samples = []
+    for position in positions:
+        began = time.perf_counter()
+        columns.total_at(position)
+        samples.append(time.perf_counter() - began)
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    print(
+        f"  total_at index built in {1000 * built:.1f} ms; per query p50 "
+        f"{1e6 * statistics.median(ordered):.1f} µs   p99 {1e6 * p99:.1f} µs   ({len(positions)} positions)"
+    )
+    for position in positions[: args.engine_positions]:
+        flow = [c for c, born, died in timeline if born <= position and (died is None or position < died)]
+        found, expected = columns.total_at(position), measure(flow, columns.sheet)
+        assert found is not None and found.figure == expected.figure, f"{name} total differs at {position}"
+        assert found.exact == expected.exact, f"{name} total differs at {position}"
 
 
 def main() -> None:
@@ -252,6 +285,7 @@ def main() -> None:
     parser.add_argument("--contributions", type=int, default=600_000)
     parser.add_argument("--positions", type=int, default=20)
     parser.add_argument("--engine-positions", type=int, default=3)
+    parser.add_argument("--total-positions", type=int, default=200)
     args = parser.parse_args()
     sheets = {sheet.figure_id: sheet for sheet in FIGURES}
     bench_figure("O2-like person-hours (sum)", sheets["O2"], person_hours, args)

@@ -6,6 +6,7 @@ Public API::
 
     evaluate_all(entries, as_of=None, period="reporting_period") -> ProjectIndicators
     evaluate_tables(entries, as_of, periods) -> {period: ProjectIndicators}  (one formula run each)
+    evaluate_summary(entries, as_of=None) -> IndicatorsSummary  (project to date, no breakdowns)
     kpi_series(entries, kpi_id, period="reporting_period", by=None, as_of=None) -> Series
     figure_evidence(entries, kpi_id, period="reporting_period", period_id=None, by=None,
                     category=None, as_of=None, cumulative=False) -> Evidence
@@ -120,7 +121,13 @@ Numbers
   numerators and denominators are counts. Targets and baselines are served as recorded.
 """
 
-from indicators.evaluate import IndicatorQueryError, evaluate_all, evaluate_tables, kpi_series
+from indicators.evaluate import (
+    IndicatorQueryError,
+    evaluate_all,
+    evaluate_summary,
+    evaluate_tables,
+    kpi_series,
+)
 from indicators.evidence import Evidence, EvidenceQueryError, figure_evidence
 from indicators.kpi_catalog import CATALOG_VERSION, FIGURES, INDICATORS, FigureSheet, IndicatorSheet
 from indicators.results import (
@@ -128,6 +135,8 @@ from indicators.results import (
     Cell,
     Figure,
     FigureResult,
+    FigureSummary,
+    IndicatorsSummary,
     PanelSummary,
     Period,
     ProjectIndicators,
@@ -149,8 +158,10 @@ __all__ = [
     "Figure",
     "FigureResult",
     "FigureSheet",
+    "FigureSummary",
     "IndicatorQueryError",
     "IndicatorSheet",
+    "IndicatorsSummary",
     "PanelSummary",
     "Period",
     "ProjectIndicators",
@@ -159,6 +170,7 @@ __all__ = [
     "TargetProgress",
     "canonical_json",
     "evaluate_all",
+    "evaluate_summary",
     "evaluate_tables",
     "figure_evidence",
     "kpi_series",

@@ -47,12 +47,17 @@ from indicators.results import (
     Breakdown,
     Cell,
     FigureResult,
+    FigureSummary,
+    IndicatorsSummary,
+    PanelSummary,
     Period,
     ProjectIndicators,
     Series,
     SeriesPoint,
+    summary_of,
 )
 from indicators.targets import baseline_of, target_progress
+from indicators.timelines import STATE_KINDS, STATE_STAMP_KINDS, TimelineBuilder
 from indicators.warm_fold import is_warm, state_of
 
 FLOW_FORMULAS: dict[str, Callable[[LogState], list[Contribution]]] = {**outputs.FORMULAS, **outcomes.FORMULAS}
@@ -86,8 +91,12 @@ def evaluate_tables(
     of them (a dashboard shows reporting periods and quarters of one state)."""
     for period in periods:
         _check_period(period)
+    log = entries if isinstance(entries, list) else list(entries)
+    fast = _tables_off_timelines(log, as_of, periods)
+    if fast is not None:
+        return fast
     with collector_paused():
-        state = state_as_of(entries, as_of)
+        state = state_as_of(log, as_of)
         tables = {period: _RECENT.get(state, period) for period in periods}
         missing = [period for period, table in tables.items() if table is None]
         if missing:
@@ -95,6 +104,15 @@ def evaluate_tables(
                 # Only a warm fold's states come back: a state of the past, folded apart, is not kept.
                 tables[period] = _RECENT.keep(state, period, table) if is_warm(state) else table
         return {period: table for period, table in tables.items() if table is not None}
+
+
+def evaluate_summary(entries: Iterable[LogEntry], as_of: int | dt.date | None = None) -> IndicatorsSummary:
+    """Every figure project to date with its life-of-project baseline and target (the indicators
+    list's summary view): ``summary_of(evaluate_all(...))``, read off the log's timelines when
+    they reach the position."""
+    log = entries if isinstance(entries, list) else list(entries)
+    fast = _summary_off_timelines(log, as_of)
+    return fast if fast is not None else summary_of(evaluate_all(log, as_of))
 
 
 class _RecentTables:
@@ -132,21 +150,32 @@ def _all_figures(state: LogState, periods: Sequence[PeriodKind]) -> dict[PeriodK
     buckets = {period: period_buckets(state, period) for period in periods}
     memo = memo_for(state)
     figures = _figures_with_memo(memo, state, buckets) if memo is not None else _figures(state, buckets)
-    panel = panel_summary(state)
     return {
-        period: ProjectIndicators(
-            catalog_version=CATALOG_VERSION,
-            grant_no=state.project.grant_no if state.project is not None else None,
-            as_of_position=state.position,
-            as_of_recorded_at=state.recorded_at,
-            as_of_date=state.as_of_date,
-            period_kind=period,
-            periods=tuple(bucket.period for bucket in buckets[period]),
-            panel=panel,
-            figures=tuple(figures[period][sheet.figure_id] for sheet in FIGURES),
+        period: _table(
+            state, period, buckets[period], [figures[period][sheet.figure_id] for sheet in FIGURES]
         )
         for period in periods
     }
+
+
+def _table(
+    state: LogState,
+    period: PeriodKind,
+    buckets: list[Bucket],
+    figures: list[FigureResult],
+    panel: PanelSummary | None = None,
+) -> ProjectIndicators:
+    return ProjectIndicators(
+        catalog_version=CATALOG_VERSION,
+        grant_no=state.project.grant_no if state.project is not None else None,
+        as_of_position=state.position,
+        as_of_recorded_at=state.recorded_at,
+        as_of_date=state.as_of_date,
+        period_kind=period,
+        periods=tuple(bucket.period for bucket in buckets),
+        panel=panel if panel is not None else panel_summary(state),
+        figures=tuple(figures),
+    )
 
 
 # Per period kind, figure id → its result; and the period kind's buckets.
@@ -253,22 +282,133 @@ def _series_off_timelines(
     (None: they do not, or the columns cannot compute it exactly; the engine answers)."""
     if not log or len(log) < timeline_store.TIMELINES_FROM:
         return None
-    cut = resolve_as_of(log, as_of)
-    position = log[-1].position if cut is None else min(cut, log[-1].position)
+    position = _position_of(log, as_of)
     with timeline_store.reading(log, position) as builder:
         if builder is None:
             return None
-        state = builder.state_at(position)
+        # A flow figure reads only the project, targets and baselines beside its timeline.
+        kinds = STATE_KINDS if sheet.time_aggregation in STATE_AGGREGATIONS else ()
+        state = builder.state_at(position, kinds)
         buckets = period_buckets(state, period, lambda: builder.result_days(state.position))
         breakdowns = () if by is None else (by,)
-        if sheet.time_aggregation in STATE_AGGREGATIONS:
-            result: FigureResult | None = _figure_result(
-                _Figure(state, sheet), period, buckets, breakdowns, by
-            )
-        else:
-            columns = builder.timelines[sheet.figure_id]
-            result = columns.figure_result(state.position, state, period, buckets, breakdowns, by)
+        result = _figure_off_timelines(builder, state, sheet, period, buckets, breakdowns, by)
     return _series(state, sheet, period, by, result) if result is not None else None
+
+
+def _position_of(log: list[LogEntry], as_of: int | dt.date | None) -> int:
+    """The log position an as-of names, at most the log's last."""
+    cut = resolve_as_of(log, as_of)
+    return log[-1].position if cut is None else min(cut, log[-1].position)
+
+
+def _tables_off_timelines(
+    log: list[LogEntry], as_of: int | dt.date | None, periods: Sequence[PeriodKind]
+) -> dict[PeriodKind, ProjectIndicators] | None:
+    """``evaluate_tables`` read off the log's timelines when they reach the position (None: the
+    engine answers)."""
+    if not log or len(log) < timeline_store.TIMELINES_FROM:
+        return None
+    with timeline_store.reading(log, _position_of(log, as_of)) as builder:
+        if builder is None:
+            return None
+        state = builder.state_at(_position_of(log, as_of), STATE_KINDS)
+        tables: dict[PeriodKind, ProjectIndicators] = {}
+        for period in periods:
+            buckets = period_buckets(state, period, lambda: builder.result_days(state.position))
+            figures: list[FigureResult] = []
+            for sheet in FIGURES:
+                found = _figure_off_timelines(
+                    builder, state, sheet, period, buckets, sheet.disaggregations, None
+                )
+                if found is None:
+                    return None
+                figures.append(found)
+            panel = builder.remember(
+                ("panel", builder.stamp(state.position, STATE_STAMP_KINDS)), lambda: panel_summary(state)
+            )
+            tables[period] = _table(state, period, buckets, figures, panel)
+        return tables
+
+
+def _summary_off_timelines(log: list[LogEntry], as_of: int | dt.date | None) -> IndicatorsSummary | None:
+    """``evaluate_summary`` off the timelines: each flow figure's total from its columns' index
+    (flow_columns.py: a few searches, not an aggregation); None when they cannot answer."""
+    if not log or len(log) < timeline_store.TIMELINES_FROM:
+        return None
+    position = _position_of(log, as_of)
+    with timeline_store.reading(log, position) as builder:
+        if builder is None:
+            return None
+        state = builder.state_at(position, STATE_KINDS)
+        figures: list[FigureSummary] = []
+        for sheet in FIGURES:
+            if sheet.time_aggregation in STATE_AGGREGATIONS:
+                total = measure(_remembered_state_formula(builder, state, sheet)(state, None), sheet)
+            else:
+                found = builder.timelines[sheet.figure_id].total_at(state.position)
+                if found is None:
+                    return None
+                total = found
+            figures.append(
+                FigureSummary(
+                    figure_id=sheet.figure_id,
+                    indicator_id=INDICATOR_OF[sheet.figure_id].indicator_id,
+                    name=_name(sheet),
+                    unit=sheet.unit,
+                    measure=sheet.measure,
+                    self_reported=sheet.self_reported,
+                    total=total.figure,
+                    baseline=baseline_of(state, sheet, "LoP", None),
+                    target=target_progress(state, sheet, None, None, total, total),
+                )
+            )
+        return IndicatorsSummary(
+            catalog_version=CATALOG_VERSION,
+            grant_no=state.project.grant_no if state.project is not None else None,
+            as_of_position=state.position,
+            as_of_recorded_at=state.recorded_at,
+            as_of_date=state.as_of_date,
+            panel=builder.remember(
+                ("panel", builder.stamp(state.position, STATE_STAMP_KINDS)), lambda: panel_summary(state)
+            ),
+            figures=tuple(figures),
+        )
+
+
+def _remembered_state_formula(
+    builder: TimelineBuilder[timeline_store.FigureTimeline], state: LogState, sheet: FigureSheet
+) -> Callable[[LogState, dt.date | None], list[Contribution]]:
+    """A state figure's formula over the state beside the timelines, each result kept for the
+    positions whose live events of the kinds it reads are the same (TimelineBuilder.stamp)."""
+    stamp = builder.stamp(state.position, STATE_STAMP_KINDS)
+    formula = STATE_FORMULAS[sheet.figure_id]
+    return lambda at, until: builder.remember(
+        ("figure", sheet.figure_id, stamp, until), lambda: formula(at, until)
+    )
+
+
+def _figure_off_timelines(
+    builder: TimelineBuilder[timeline_store.FigureTimeline],
+    state: LogState,
+    sheet: FigureSheet,
+    period: PeriodKind,
+    buckets: list[Bucket],
+    breakdowns: Sequence[str],
+    by: str | None,
+) -> FigureResult | None:
+    """One figure at the state's position: a state figure over the state kept beside the
+    timelines, a flow figure off its columns, or over its live contributions where those are kept."""
+    if sheet.time_aggregation in STATE_AGGREGATIONS:
+        formula = _remembered_state_formula(builder, state, sheet)
+        return _figure_result(_Figure(state, sheet, state_formula=formula), period, buckets, breakdowns, by)
+    timeline = builder.timelines[sheet.figure_id]
+    found = timeline.columns.figure_result(state.position, state, period, buckets, breakdowns, by)
+    if found is not None:
+        return found
+    flow = timeline.live_at(state.position)
+    if flow is None:
+        return None
+    return _figure_result(_Figure(state, sheet, flow=flow), period, buckets, breakdowns, by)
 
 
 def query_sheet(kpi_id: str, period: str, by: str | None) -> FigureSheet:
@@ -311,17 +451,23 @@ class _Figure:
         state: LogState,
         sheet: FigureSheet,
         flows: dict[Callable[[LogState], list[Contribution]], list[Contribution]] | None = None,
+        flow: list[Contribution] | None = None,
+        state_formula: Callable[[LogState, dt.date | None], list[Contribution]] | None = None,
     ) -> None:
-        """`flows`: the flow formulas already run over `state` (two figures may share one)."""
+        """`flows`: the flow formulas already run over `state` (two figures may share one);
+        `flow`: the figure's contributions, found already (read off its timeline);
+        `state_formula`: a state figure's formula (default: the catalog's)."""
         self.state = state
         self.sheet = sheet
+        self._state_formula = state_formula or STATE_FORMULAS.get(sheet.figure_id)
         # A flow's contributions are dated once, sorted by day and sliced per period (a figure
         # does not depend on the order of its contributions: aggregation.Tally); a state is
         # re-read at the end of each period (and cached, as periods share their ends with
         # cumulative spans).
         self.is_state = sheet.time_aggregation in STATE_AGGREGATIONS
-        flow: list[Contribution] = []
-        if not self.is_state:
+        if flow is None and self.is_state:
+            flow = []
+        elif flow is None:
             formula = FLOW_FORMULAS[sheet.figure_id]
             if flows is None or formula not in _SHARED_FORMULAS:
                 flow = formula(state)
@@ -337,7 +483,8 @@ class _Figure:
         """The contributions dated in [low, high] (None: open); a state is read as of `high`."""
         if self.is_state:
             if high not in self._states:
-                self._states[high] = STATE_FORMULAS[self.sheet.figure_id](self.state, high)
+                assert self._state_formula is not None
+                self._states[high] = self._state_formula(self.state, high)
             return self._states[high]
         first = 0 if low is None else bisect.bisect_left(self._days, low)
         return self._flow[first : self.up_to(high)]

@@ -11,6 +11,10 @@ position, to the byte: amounts are kept as integers at a power of ten per column
 exact, and the served figures are rounded by ``aggregation.tallied``, as the engine's are. What it
 cannot compute exactly (medians, yes/no, shared-denominator cells, overlapping periods, amounts
 beyond 64 bits) it answers with None, and the caller asks the engine.
+
+``total_at(position)`` is the figure's project-to-date total alone (``aggregation.measure`` of the
+live contributions), in O(log n) per position after an index over every contribution is built, on
+the first query after an ``add`` or ``end``: an indicators list reads many totals at once.
 """
 
 from __future__ import annotations
@@ -331,6 +335,8 @@ class FlowColumns:
         self._last_born: int | None = None
         # Each contribution's segment of the last layout asked for (its periods' last days).
         self._segments_of: tuple[tuple[int, ...], _Column] = ((), _Column())
+        # What total_at reads; built again on the first query after an end (or an add: its size).
+        self._totals: _TotalIndex | None = None
 
     def __len__(self) -> int:
         return len(self._born)
@@ -368,6 +374,7 @@ class FlowColumns:
         if not 0 <= index < len(self._born):
             raise IndexError(f"no contribution {index}")
         self._died.set(index, died)
+        self._totals = None
 
     def figure_result(
         self,
@@ -429,6 +436,81 @@ class FlowColumns:
                 for bucket, segment in zip(buckets, layout.segment_of_bucket, strict=True)
             ),
         )
+
+    def total_at(self, position: int) -> Measured | None:
+        """``aggregation.measure`` of the contributions live at `position` (the figure_result's
+        total), in O(log n); None where figure_result leaves the figure to the engine."""
+        if not self._supported or not self._exact:
+            return None
+        index = self._totals
+        if index is None or index.size != len(self._born):
+            index = self._totals = self._total_index()
+        if position >= NEVER:
+            # No contribution is live at NEVER, not even one never ended.
+            added = gone = 0
+        else:
+            added = int(np.searchsorted(index.born, position, side="right"))
+            gone = int(np.searchsorted(index.ended_died, position, side="right"))
+        amount, denominator = self._amount, self._denominator
+        n = index.subjects.at(position)
+        if index.persons is not None:
+            n = max(n, index.persons.at(position))
+        return tallied(
+            self.sheet,
+            count=added - gone,
+            amount=_live_sum(amount, index.amount, added, gone),
+            denominator=_live_sum(denominator, index.denominator, added, gone),
+            keys=index.keys.at(position) if index.keys is not None else 0,
+            n=n,
+        )
+
+    def _total_index(self) -> _TotalIndex:
+        """The running sums, presence intervals and persons envelope total_at reads, over every
+        contribution added so far."""
+        born = self._born.values()
+        # One ended at or before its birth is never live: ended as it is born.
+        died = np.maximum(self._died.values(), born)
+        ended = np.flatnonzero(died < NEVER)
+        ended = ended[np.argsort(died[ended], kind="stable")]
+
+        def sums(column: _DecimalColumn | None) -> _LiveSums | None:
+            if column is None:
+                return None
+            values = column.values()
+            return _LiveSums(
+                _RunningSums(values, column.largest), _RunningSums(values[ended], column.largest)
+            )
+
+        if self._one_subject_each:
+            subjects = _presence(self._subject.values(), born, died)
+        else:
+            rows = np.repeat(np.arange(born.size, dtype=np.int64), self._subject_count.values())
+            subjects = _presence(self._subject.values(), born[rows], died[rows])
+        keys = None
+        if self._key is not None:
+            keys = subjects if self._keys_are_subjects() else _presence(self._key.values(), born, died)
+        return _TotalIndex(
+            size=born.size,
+            born=born,
+            ended_died=died[ended],
+            amount=sums(self._amount),
+            denominator=sums(self._denominator),
+            keys=keys,
+            subjects=subjects,
+            persons=_envelope(self._persons.values(), born, died) if self._persons is not None else None,
+        )
+
+    def _keys_are_subjects(self) -> bool:
+        """Whether each contribution's key is its one subject, under another name (an organisation
+        engaged is counted and is the n): then both are present at the same positions."""
+        if self._key is None or not self._one_subject_each:
+            return False
+        key, subject = self._key.values(), self._subject.values()
+        subject_of = np.full(len(self._keys), -1, np.int64)
+        subject_of[key] = subject
+        key_of = np.full(len(self._subjects), -1, np.int64)
+        key_of[subject] = key
+        return bool(np.array_equal(subject_of[key], subject) and np.array_equal(key_of[subject], key))
 
     def _point(
         self,
@@ -714,6 +796,209 @@ def distinct_sorted(
     own = np.bincount(cells, minlength=size).reshape(shape).astype(np.int64)
     earliest = np.bincount(cells[first], minlength=size).reshape(shape).astype(np.int64)
     return own, earliest.cumsum(axis=1)
+
+
+class _RunningSums:
+    """Exact sums of the first k scaled values of a column, for every k: prefix sums in int64,
+    of the values' high and low 32 bits apart where a sum could overflow int64."""
+
+    __slots__ = ("_high", "_low")
+
+    def __init__(self, values: Ints, largest: int) -> None:
+        if largest * values.size <= _INT64_MAX:
+            self._high, self._low = _prefix_sums(values), None
+        else:
+            # value = high·2**32 + low with 0 ≤ low < 2**32: neither half's sums leave int64.
+            self._high, self._low = _prefix_sums(values >> 32), _prefix_sums(values & 0xFFFFFFFF)
+
+    def first(self, count: int) -> int:
+        """The sum of the first `count` values."""
+        total = int(self._high[count])
+        return total if self._low is None else (total << 32) + int(self._low[count])
+
+
+def _prefix_sums(values: Ints) -> Ints:
+    """0, then the running sum of `values`."""
+    sums = np.zeros(values.size + 1, np.int64)
+    np.cumsum(values, out=sums[1:])
+    return sums
+
+
+class _LiveSums(NamedTuple):
+    """A column's running sums over the contributions in the order they were born, and over
+    the ended ones in the order they ended: what is live at P is the born ones less the ended."""
+
+    born: _RunningSums
+    ended: _RunningSums
+
+
+def _live_sum(column: _DecimalColumn | None, sums: _LiveSums | None, added: int, gone: int) -> Decimal:
+    """The exact Σ of a decimal column over the live contributions (0 for a column not kept)."""
+    if column is None or sums is None:
+        return ZERO
+    return column.exact(sums.born.first(added) - sums.ended.first(gone))
+
+
+class _Presence(NamedTuple):
+    """Each id's (key's, subject's) presence intervals, the maximal position ranges with at least
+    one of its contributions live, as their starts and their (finite) ends, each sorted: the ids
+    present at P are the intervals started by P less those ended by P."""
+
+    starts: Ints
+    ends: Ints
+
+    def at(self, position: int) -> int:
+        """How many ids have a contribution live at `position`."""
+        if position >= NEVER:
+            return 0
+        started = int(np.searchsorted(self.starts, position, side="right"))
+        return started - int(np.searchsorted(self.ends, position, side="right"))
+
+
+def _presence(ids: Ints, born: Ints, died: Ints) -> _Presence:
+    """The presence intervals of the ids of contributions live from `born` until `died` (≥ born)."""
+    _, starts, stops = _presence_intervals(ids, born, died)
+    return _Presence(np.sort(starts), np.sort(stops))
+
+
+def _presence_intervals(ids: Ints, born: Ints, died: Ints) -> tuple[Ints, Ints, Ints]:
+    """Each id's presence intervals, as (id, start) of each and the stop of each that stops (all
+    but an id's last when one of its contributions never ends), in (id, start) order.
+
+    +1 at each birth, -1 at each end, in (id, position) order with a position's ends before its
+    births; an id's presence starts where its running count leaves 0 and stops where it comes
+    back, unless a birth at that position takes it up again (one handed over to another)."""
+    live = born < died
+    if not live.all():
+        ids, born, died = ids[live], born[live], died[live]
+    if not ids.size:
+        return ids, born, died
+    ended = np.flatnonzero(died < NEVER)  # a presence that never ends has no end
+    ends = died[ended]
+    low = int(born.min())
+    span = max(int(born.max()), int(ends.max()) if ends.size else 0) - low
+    id_count = int(ids.max()) + 1
+    # What each id leaves open (its contributions never ended), for the next id to start from.
+    left_open = np.bincount(ids, minlength=id_count) - np.bincount(ids[ended], minlength=id_count)
+    opened_before = np.cumsum(left_open) - left_open
+    steps = None
+    if id_count.bit_length() + max(span, 1).bit_length() + 1 > 62:
+        # Too far apart to pack with the ids: packed as their ranks among the positions instead.
+        steps, ranks = np.unique(np.concatenate((born, ends)), return_inverse=True)
+        born, ends, low, span = ranks[: born.size], ranks[born.size :], 0, steps.size - 1
+    shift = max(span, 1).bit_length()
+    # (id, position, 1 for a birth) in one int64, sorted.
+    codes = np.concatenate(
+        ((((ids << shift) | (born - low)) << 1) | 1, ((ids[ended] << shift) | (ends - low)) << 1)
+    )
+    codes.sort()
+    births = (codes & 1).astype(bool)
+    pairs = codes >> 1
+    count = np.cumsum(2 * births - 1) - opened_before[pairs >> shift]
+    starting = births & (count == 1)
+    stops = np.flatnonzero(~births & (count == 0))
+    after = stops + 1
+    handed = np.zeros(stops.size, bool)
+    inside = after < codes.size
+    handed[inside] = pairs[after[inside]] == pairs[stops[inside]]
+    starting[after[handed]] = False
+    at = pairs & ((1 << shift) - 1)
+    starts, stops = at[starting], at[stops[~handed]]
+    starts, stops = (steps[starts], steps[stops]) if steps is not None else (starts + low, stops + low)
+    return pairs[starting] >> shift, starts, stops
+
+
+class _Envelope(NamedTuple):
+    """The most persons of one live contribution as of any position: of those never ended, the
+    most of any born by then (`born`, and the running largest `born_most` in birth order); of the
+    ended ones, a step function (from each of `steps` until the next, `step_most`)."""
+
+    born: Ints
+    born_most: Ints
+    steps: Ints
+    step_most: Ints
+
+    def at(self, position: int) -> int:
+        """The most persons of a contribution live at `position` (0 for none)."""
+        if position >= NEVER:
+            return 0
+        most = 0
+        born = int(np.searchsorted(self.born, position, side="right"))
+        if born:
+            most = int(self.born_most[born - 1])
+        step = int(np.searchsorted(self.steps, position, side="right"))
+        if step:
+            most = max(most, int(self.step_most[step - 1]))
+        return most
+
+
+def _envelope(persons: Ints, born: Ints, died: Ints) -> _Envelope:
+    """The persons envelope of contributions live from `born` (non-decreasing) until `died`: the
+    ended ones taken as the presence intervals of each number of persons, few where the ended
+    contributions of one number overlap or follow each other."""
+    keep = (persons > 0) & (born < died)
+    persons, born, died = persons[keep], born[keep], died[keep]
+    ended = died < NEVER
+    lasting = ~ended
+    numbers = persons[ended]
+    values = None
+    if numbers.size and int(numbers.max()) > 4 * numbers.size:
+        # Numbers too large to count presences by: their ranks instead.
+        values = np.unique(numbers)
+        numbers = np.searchsorted(values, numbers)
+    most, starts, stops = _presence_intervals(numbers, born[ended], died[ended])
+    steps, step_most = _most_while_live(values[most] if values is not None else most, starts, stops)
+    return _Envelope(born[lasting], np.maximum.accumulate(persons[lasting]), steps, step_most)
+
+
+def _most_while_live(persons: Ints, born: Ints, died: Ints) -> tuple[Ints, Ints]:
+    """The most persons of contributions live from `born` until `died` (finite) as steps: each
+    one's range of steps put, as the largest persons, in the O(log steps) nodes of a segment tree
+    covering it (all contributions at once, a level at a time), then each node's largest pushed
+    down to the leaves, the steps."""
+    steps = np.sort(np.concatenate((born, died)))
+    distinct = np.empty(steps.size, bool)
+    distinct[:1] = True
+    np.not_equal(steps[1:], steps[:-1], out=distinct[1:])
+    steps = steps[distinct]
+    if not steps.size:
+        return steps, np.zeros(0, np.int64)
+    size = 1 << (steps.size - 1).bit_length()
+    tree = np.zeros(2 * size, np.int64)
+    low = np.searchsorted(steps, born) + size
+    high = np.searchsorted(steps, died) + size
+    while low.size:
+        left = (low & 1).astype(bool)
+        np.maximum.at(tree, low[left], persons[left])
+        low += left
+        right = (high & 1).astype(bool)
+        high -= right
+        np.maximum.at(tree, high[right], persons[right])
+        low >>= 1
+        high >>= 1
+        open_ = low < high
+        low, high, persons = low[open_], high[open_], persons[open_]
+    level = 1
+    while level < size:
+        children = tree[2 * level : 4 * level].reshape(-1, 2)
+        np.maximum(children, tree[level : 2 * level, None], out=children)
+        level *= 2
+    return steps, tree[size : size + steps.size].copy()
+
+
+class _TotalIndex(NamedTuple):
+    """What total_at reads, over the first `size` contributions: their births (in order), the
+    ended ones' ends (sorted), running sums of amounts and denominators (None: a column not
+    kept), presence intervals of keys (None: not kept) and subjects, and the persons envelope."""
+
+    size: int
+    born: Ints
+    ended_died: Ints
+    amount: _LiveSums | None
+    denominator: _LiveSums | None
+    keys: _Presence | None
+    subjects: _Presence
+    persons: _Envelope | None
 
 
 def _name(sheet: FigureSheet) -> str:

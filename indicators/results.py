@@ -143,6 +143,59 @@ class ProjectIndicators(msgspec.Struct, frozen=True, kw_only=True):
         raise KeyError(figure_id)
 
 
-def canonical_json(result: ProjectIndicators | Series) -> bytes:
+class FigureSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """One figure project to date: its value, life-of-project baseline and target with progress."""
+
+    figure_id: str
+    indicator_id: str
+    name: str
+    unit: str
+    measure: str
+    self_reported: bool
+    total: Figure
+    baseline: Decimal | None
+    target: TargetProgress | None
+
+
+class IndicatorsSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """Every KPI of a project as of one log position, project to date (the indicators list's
+    summary view): a ``ProjectIndicators`` without its breakdowns and periods."""
+
+    catalog_version: str
+    grant_no: str | None
+    as_of_position: int
+    as_of_recorded_at: dt.datetime | None
+    as_of_date: dt.date | None
+    panel: PanelSummary
+    figures: tuple[FigureSummary, ...]
+
+
+def summary_of(table: ProjectIndicators) -> IndicatorsSummary:
+    """The summary view of a full table (the same figures, without breakdowns and periods)."""
+    return IndicatorsSummary(
+        catalog_version=table.catalog_version,
+        grant_no=table.grant_no,
+        as_of_position=table.as_of_position,
+        as_of_recorded_at=table.as_of_recorded_at,
+        as_of_date=table.as_of_date,
+        panel=table.panel,
+        figures=tuple(
+            FigureSummary(
+                figure_id=figure.figure_id,
+                indicator_id=figure.indicator_id,
+                name=figure.name,
+                unit=figure.unit,
+                measure=figure.measure,
+                self_reported=figure.self_reported,
+                total=figure.total,
+                baseline=figure.baseline,
+                target=figure.target,
+            )
+            for figure in table.figures
+        ),
+    )
+
+
+def canonical_json(result: ProjectIndicators | Series | IndicatorsSummary) -> bytes:
     """The bytes a snapshot hashes: sorted keys, Decimals as strings, no whitespace."""
     return encode_canonical(result)

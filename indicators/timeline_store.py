@@ -14,13 +14,13 @@ import collections
 import contextlib
 import logging
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 
 from events.entries import LogEntry
+from indicators.aggregation import Contribution, Measured, measure
 from indicators.flow_columns import FlowColumns
 from indicators.kpi_catalog import figure_sheet
-from indicators.timelines import TimelineBuilder
+from indicators.timelines import Timeline, TimelineBuilder
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +34,45 @@ _CHUNK = 256
 _CATCH_UP = 512
 
 
-def _columns(figure_id: str) -> FlowColumns:
-    sheet = figure_sheet(figure_id)
-    assert sheet is not None
-    return FlowColumns(sheet)
+class FigureTimeline:
+    """A flow figure's timeline as columns (flow_columns.py), and also as the contributions
+    themselves for a figure the columns cannot always aggregate (a shared-denominator dimension)."""
+
+    def __init__(self, figure_id: str) -> None:
+        sheet = figure_sheet(figure_id)
+        assert sheet is not None
+        self.columns = FlowColumns(sheet)
+        self._kept = Timeline() if sheet.shared_denominator else None
+
+    def add(self, contribution: Contribution, born: int) -> int:
+        """A contribution live from position `born`; its index."""
+        if self._kept is not None:
+            self._kept.add(contribution, born)
+        return self.columns.add(contribution, born)
+
+    def end(self, index: int, died: int) -> None:
+        """The contribution at `index` is not live from position `died` on."""
+        if self._kept is not None:
+            self._kept.end(index, died)
+        self.columns.end(index, died)
+
+    def total_at(self, position: int) -> Measured | None:
+        """The figure over everything live at `position` (None: the columns cannot tell exactly)."""
+        found = self.columns.total_at(position)
+        if found is not None or self._kept is None:
+            return found
+        return measure(self._kept.live_at(position), self.columns.sheet)
+
+    def live_at(self, position: int) -> list[Contribution] | None:
+        """The contributions live at `position`, when kept as such (None: columns only)."""
+        return self._kept.live_at(position) if self._kept is not None else None
 
 
 class KeptTimelines:
     """One log's timelines and the thread that reads the log into them."""
 
     def __init__(self) -> None:
-        self.builder: TimelineBuilder[FlowColumns] = TimelineBuilder(_columns)
+        self.builder: TimelineBuilder[FigureTimeline] = TimelineBuilder(FigureTimeline)
         self.lock = threading.Lock()
         self._wanted: Sequence[LogEntry] = ()
         self._thread: threading.Thread | None = None
@@ -107,29 +135,45 @@ class KeptTimelines:
 
 
 _LOCK = threading.Lock()
-_KEPT: collections.OrderedDict[uuid.UUID, KeptTimelines] = collections.OrderedDict()
+# By the identity of the log's first entry (its copies share their entries; a log read afresh,
+# by an audit say, has entries of its own): the kept timelines hold that entry, so the id stays its.
+_KEPT: collections.OrderedDict[int, KeptTimelines] = collections.OrderedDict()
 
 
 def follow(log: Sequence[LogEntry]) -> KeptTimelines | None:
-    """The timelines of `log`, read (in the background) up to its end; None for a short log."""
-    if len(log) < TIMELINES_FROM:
+    """Keep timelines for `log` (the service's decoded log of a project), read in the background
+    up to its end and on as it grows; None for a log shorter than TIMELINES_FROM. Called for a log
+    that will be asked again: a log read once (an audit's) is left to the engine."""
+    if not log or len(log) < TIMELINES_FROM:
         return None
     with _LOCK:
-        kept = _KEPT.get(log[0].event_id)
+        kept = _KEPT.get(id(log[0]))
         if kept is None or not kept.continues(log):
-            kept = _KEPT[log[0].event_id] = KeptTimelines()
-        _KEPT.move_to_end(log[0].event_id)
+            kept = _KEPT[id(log[0])] = KeptTimelines()
+        _KEPT.move_to_end(id(log[0]))
         while len(_KEPT) > KEPT_LOGS:
             _KEPT.popitem(last=False)
     kept.follow(log)
     return kept
 
 
+def _kept(log: Sequence[LogEntry]) -> KeptTimelines | None:
+    """The timelines kept for `log` (or a log it continues), if any."""
+    if not log or len(log) < TIMELINES_FROM:
+        return None
+    with _LOCK:
+        kept = _KEPT.get(id(log[0]))
+    if kept is None or kept.failed is not None or not kept.continues(log):
+        return None
+    kept.follow(log)
+    return kept
+
+
 @contextlib.contextmanager
-def reading(log: Sequence[LogEntry], position: int) -> Iterator[TimelineBuilder[FlowColumns] | None]:
-    """The builder of `log`'s timelines, held, when they reach `position`; else None."""
-    kept = follow(log)
-    if kept is None or kept.failed is not None:
+def reading(log: Sequence[LogEntry], position: int) -> Iterator[TimelineBuilder[FigureTimeline] | None]:
+    """The builder of `log`'s kept timelines, held, when they reach `position`; else None."""
+    kept = _kept(log)
+    if kept is None:
         yield None
         return
     with kept.lock:

@@ -27,6 +27,7 @@ every position, the contributions live in the timelines with the formulas over t
 from __future__ import annotations
 
 import bisect
+import collections
 import datetime as dt
 import heapq
 import itertools
@@ -35,6 +36,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, Protocol, TypeVar, cast
 
+import msgspec
 import numpy as np
 
 from events.catalog import (
@@ -62,7 +64,7 @@ from events.catalog import (
     TrainingDelivered,
     event_type_of,
 )
-from events.entries import LiveEvent, LogEntry, entry_position
+from events.entries import LiveEvent, LogEntry, entry_position, in_utc
 from indicators import outcomes, outputs
 from indicators.aggregation import Contribution
 from indicators.log_view import (
@@ -78,6 +80,9 @@ from indicators.periods import RESULT_EVENTS
 
 Formula = Callable[[LogState], list[Contribution]]
 S = TypeVar("S", bound="TimelineSink")
+T = TypeVar("T")
+# Values kept by remember(): states and state figures at stamps.
+_REMEMBERED = 256
 # ("record", event id) or ("exchange", exchange id).
 Unit = tuple[str, uuid.UUID | str]
 # ("org", org id) or ("participant", participant id): a lookup a unit's formulas made.
@@ -212,6 +217,9 @@ class TimelineBuilder(Generic[S]):
         self._days_born = array("q")
         self._days_died = array("q")
         self._day_of: dict[uuid.UUID, int] = {}
+        # The positions of the entries that changed a live record, per payload type (stamp()).
+        self._changed_at: dict[type[EventPayload], array[int]] = {}
+        self._remembered: collections.OrderedDict[tuple[Any, ...], Any] = collections.OrderedDict()
         self._project: ProjectRegistered | None = None
         self._projects: dict[uuid.UUID, LiveEvent[ProjectRegistered]] = {}
         # The live version of every record read, as the units saw it last.
@@ -249,6 +257,11 @@ class TimelineBuilder(Generic[S]):
         changed_keys: set[ReadKey] = set()
         everything = False
         for record in touched:
+            changed = self._changed_at.get(type(record.entry.payload))
+            if changed is None:
+                self._changed_at[type(record.entry.payload)] = array("q", [self.position])
+            else:
+                changed.append(self.position)
             event_id = record.entry.event_id
             old = self._seen.pop(event_id, None)
             new = record.current() if record.live else None
@@ -285,13 +298,37 @@ class TimelineBuilder(Generic[S]):
             return None
         return dt.date.fromordinal(int(found.min())), dt.date.fromordinal(int(found.max()))
 
-    def state_at(self, position: int) -> LogState:
+    def state_at(self, position: int, kinds: tuple[type[EventPayload], ...] = ()) -> LogState:
         """The state at `position` restricted to what the timelines do not hold: the project,
-        targets, baselines, organisations and the events of the state figures (R5, R7, impact),
-        with the position and time of the last entry read by then."""
+        targets and baselines, and the events of `kinds` (STATE_KINDS: what the state figures
+        read), with the position and time of the last entry read by then."""
         read = bisect.bisect_right(self.entries, position, key=entry_position)
         last = self.entries[read - 1] if read else None
-        return _state(self.fold.events_of_at(position, STATE_KINDS), last)
+        every = (*_BESIDE, *kinds)
+        # Positions with the same stamp have the same live events of these kinds: one state serves.
+        found = self.remember(
+            ("state", every, self.stamp(position, every)),
+            lambda: _state(self.fold.events_of_at(position, every), None),
+        )
+        if last is None:
+            return found
+        return msgspec.structs.replace(found, position=last.position, recorded_at=in_utc(last.recorded_at))
+
+    def stamp(self, position: int, kinds: Iterable[type[EventPayload]]) -> tuple[int, ...]:
+        """How many times entries up to `position` changed a live record of each of `kinds`:
+        two positions with the same stamp have the same live events of those kinds."""
+        return tuple(bisect.bisect_right(self._changed_at.get(kind, ()), position) for kind in kinds)
+
+    def remember(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """A value computed once per key (a pure function of it), the last few kept."""
+        cache = self._remembered
+        if key in cache:
+            cache.move_to_end(key)
+            return cast(T, cache[key])
+        value = cache[key] = compute()
+        while len(cache) > _REMEMBERED:
+            cache.popitem(last=False)
+        return value
 
     def _reindex(
         self,
@@ -527,18 +564,18 @@ _NONE: tuple[list[int], list[Contribution]] = ([], [])
 # A contribution or day not ended yet.
 NEVER = 2**62
 _RESULT_KINDS = frozenset(RESULT_EVENTS)
-# What a state at a position holds beside the timelines: what targets, baselines, periods and the
-# state figures (R5, R7, I1–I6, the panel) read.
+# What a state at a position holds beside the timelines: what targets, baselines and periods read,
+# and (STATE_KINDS) what the state figures (R5, R7, I1–I6, the panel) read.
+_BESIDE: tuple[type[EventPayload], ...] = (ProjectRegistered, TargetSet, BaselineRecorded)
 STATE_KINDS: tuple[type[EventPayload], ...] = (
-    ProjectRegistered,
-    TargetSet,
-    BaselineRecorded,
     OrganisationRegistered,
     OrganisationSizeClassChanged,
     StrategyMilestoneReached,
     ESCALabelAwarded,
     SMESurveyResponseRecorded,
 )
+# Every kind the state beside the timelines holds with STATE_KINDS (the state figures' stamp).
+STATE_STAMP_KINDS: tuple[type[EventPayload], ...] = (*_BESIDE, *STATE_KINDS)
 # The figures each kind of unit feeds (O7 apart: across units).
 _FIGURES_FED_BY: dict[str, tuple[str, ...]] = {
     kind: tuple(figure for figure, kinds in UNITS_OF_FIGURE.items() if kind in kinds and figure != _O7)

@@ -14,7 +14,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 import msgspec
 from litestar import Controller, Request, Response, get
@@ -22,7 +22,15 @@ from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import FromPath, Parameter
 
-from indicators import INDICATORS, IndicatorQueryError, evaluate_all, kpi_series, suppress_for_funders
+from indicators import (
+    INDICATORS,
+    IndicatorQueryError,
+    IndicatorsSummary,
+    evaluate_all,
+    evaluate_summary,
+    kpi_series,
+    suppress_for_funders,
+)
 from indicators.evidence import figure_evidence
 from indicators.periods import PERIOD_KINDS
 from indicators.periods import PeriodKind as EnginePeriod
@@ -30,6 +38,7 @@ from indicators.results import Cell, Figure, ProjectIndicators, Series
 from indicators.spreadsheet_cells import inert_row
 from projections.decoded_log import DecodedLog
 from service.auth import Role, allow, principal_of
+from service.kpi_entries import kpi_entries
 from service.projects_api import ProjectInPath, project_head
 
 R = TypeVar("R")
@@ -49,6 +58,13 @@ MinPosition = Annotated[
         ge=0,
         le=2**62,
         description="Wait (up to 5 s) until the log has reached this position (read your writes)",
+    ),
+]
+View = Annotated[
+    Literal["full", "summary"],
+    Parameter(
+        description="full (default): every figure with its breakdowns and periods; summary: each "
+        "figure project to date with its baseline, target, progress and status (no breakdowns)"
     ),
 ]
 PeriodKind = Annotated[
@@ -143,7 +159,7 @@ async def _entries(state: State, project: str, min_position: int | None) -> Any:
     if min_position is not None and head < min_position:
         await state.notifications.wait_for_position(project, min_position, READ_YOUR_WRITES_TIMEOUT)
     decoded: DecodedLog = state.decoded_log
-    return await decoded.entries(project)
+    return await kpi_entries(decoded, project)
 
 
 def _query_error(error: IndicatorQueryError, field: str) -> ValidationException:
@@ -166,16 +182,24 @@ class IndicatorsController(Controller):
         period: PeriodKind = "reporting_period",
         as_of: AsOf = None,
         min_position: MinPosition = None,
+        view: View = "full",
     ) -> Response[Any]:
         """The whole results framework as of a position (default: the head)."""
         entries = await _entries(state, project, min_position)
         cut, kind, hide = _as_of(as_of), _period(period), _suppressed(request)
         cache: ResultCache = state.indicator_cache
+        result: ProjectIndicators | IndicatorsSummary
         try:
-            result = await cache.get(
-                ("all", project, len(entries), cut, kind, hide),
-                lambda: _maybe_suppressed(evaluate_all(entries, as_of=cut, period=kind), hide),
-            )
+            if view == "summary":
+                # Totals are never suppressed: the summary is the same for every role.
+                result = await cache.get(
+                    ("summary", project, len(entries), cut), lambda: evaluate_summary(entries, as_of=cut)
+                )
+            else:
+                result = await cache.get(
+                    ("all", project, len(entries), cut, kind, hide),
+                    lambda: _maybe_suppressed(evaluate_all(entries, as_of=cut, period=kind), hide),
+                )
         except IndicatorQueryError as error:
             raise _query_error(error, "period") from error
         sheets = {sheet.indicator_id: sheet for sheet in INDICATORS}

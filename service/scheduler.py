@@ -48,6 +48,7 @@ from indicators.snapshot_schedule import CADENCES, Cadence, milestones
 from indicators.snapshot_signing import ServerSigner
 from indicators.snapshot_store import list_snapshots
 from projections.decoded_log import DecodedLog
+from service.kpi_entries import kpi_entries
 from service.settings import Settings
 
 log = logging.getLogger("impactlog.scheduler")
@@ -213,7 +214,7 @@ def decoded_log_entries(decoded: DecodedLog) -> EntriesSource:
     async def entries(project_id: str, up_to: int) -> list[LogEntry]:
         # The projection reads up to the committed head, which is at or past `up_to`; the
         # evaluation cuts at the snapshot's position.
-        return await decoded.entries(project_id)
+        return await kpi_entries(decoded, project_id)
 
     return entries
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from test_indicators_log import ProjectLog, baseline, project, target
 
 from indicators import FIGURES
-from indicators.aggregation import Contribution
+from indicators.aggregation import Contribution, measure
 from indicators.dimensions import cells
 from indicators.evaluate import _Figure, _figure_result
 from indicators.flow_columns import FlowColumns, distinct_marked, distinct_sorted
@@ -376,3 +376,140 @@ def test_distinct_ids_counted_by_marking_and_by_sorting_are_the_same_sets(
         own, so_far = count(groups, ids, segments, 10, (4, 5))
         assert own.tolist() == expected_own.tolist()
         assert so_far.tolist() == expected_so_far.tolist()
+
+
+@st.composite
+def handovers(draw: Any, sheet: FigureSheet) -> list[tuple[Contribution, int, int | None]]:
+    """A timeline in which some contributions end at the very position a later one with the same
+    key (or a subject in common) is born: the key's (the subject's) presence goes on unbroken."""
+    timeline: list[tuple[Contribution, int, int | None]] = draw(timelines(sheet))
+    for index, (contribution, born, _) in enumerate(timeline):
+        successors = [
+            later_born
+            for later, later_born, _ in timeline[index + 1 :]
+            if later.key == contribution.key or later.subjects & contribution.subjects
+        ]
+        if successors and draw(st.booleans()):
+            timeline[index] = (contribution, born, draw(st.sampled_from(successors)))
+    return timeline
+
+
+def assert_total_as_measured(
+    columns: FlowColumns, timeline: list[tuple[Contribution, int, int | None]], position: int
+) -> None:
+    """total_at is `measure` of what is live at `position`, and figure_result's total there."""
+    sheet = columns.sheet
+    found = columns.total_at(position)
+    expected = measure(live_at(timeline, position), sheet)
+    assert found is not None
+    assert found.exact == expected.exact  # the same number, however many trailing zeros
+    assert msgspec.json.encode(found.figure) == msgspec.json.encode(expected.figure)
+    state = project_state(sheet.figure_id, "2025-11-30", False)
+    buckets = period_buckets(state, "reporting_period")
+    result = columns.figure_result(position, state, "reporting_period", buckets, (), None)
+    assert result is not None
+    assert msgspec.json.encode(result.total) == msgspec.json.encode(found.figure)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_figures_total_as_of_any_position_is_the_measure_of_what_is_live_there(data: Any) -> None:
+    sheet = data.draw(st.sampled_from(FLOW_SHEETS))
+    timeline = data.draw(handovers(sheet))
+    # Positions from a drawn contribution on pushed 2**61 further take the index's other sort
+    # (they no longer pack with the ids into 62 bits).
+    gap, after = data.draw(st.sampled_from([0, 0, 2**61])), data.draw(st.integers(0, len(timeline)))
+    timeline = [
+        (contribution, born + gap, died + gap if died is not None else None) if index >= after else entry
+        for index, entry in enumerate(timeline)
+        for contribution, born, died in [entry]
+    ]
+    columns = columns_of(sheet, timeline)
+    first = min((born for _, born, _ in timeline), default=0)
+    last = max((born for _, born, _ in timeline), default=0)
+    positions = data.draw(st.lists(st.integers(first - 2, first + 40), min_size=1, max_size=6))
+    if gap:
+        positions += data.draw(st.lists(st.integers(gap - 2, max(gap, last) + 16), min_size=1, max_size=4))
+    for position in [first - 1, *positions, last + 16]:
+        assert_total_as_measured(columns, timeline, position)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_totals_read_while_the_log_grows_and_events_are_retracted_are_the_measure_of_the_live(
+    data: Any,
+) -> None:
+    sheet = data.draw(st.sampled_from(FLOW_SHEETS))
+    columns = FlowColumns(sheet)
+    added: list[tuple[Contribution, int, int | None]] = []
+    for contribution, born, died in data.draw(handovers(sheet)):
+        added.append((contribution, born, None))
+        columns.add(contribution, born)
+        if died is not None and data.draw(st.booleans()):
+            index = data.draw(st.integers(0, len(added) - 1))
+            ended, ended_born, _ = added[index]
+            died = max(died, ended_born)
+            added[index] = (ended, ended_born, died)
+            columns.end(index, died)
+        for position in data.draw(st.lists(st.integers(0, born + 16), max_size=2)):
+            assert_total_as_measured(columns, added, position)
+
+
+def test_an_organisation_handed_over_between_two_engagements_is_counted_once_throughout() -> None:
+    sheet = SHEETS["O7"]
+
+    def engagement(org: str) -> Contribution:
+        categories = cells(dict.fromkeys(sheet.disaggregations, "x"))
+        return Contribution(on=D("2025-03-01"), subjects=frozenset({org}), cells=categories, key=org)
+
+    columns = FlowColumns(sheet)
+    first = columns.add(engagement("org-1"), born=10)
+    columns.add(engagement("org-1"), born=20)  # a correction: the first is ended where it is born
+    columns.add(engagement("org-2"), born=30)
+    columns.end(first, died=20)
+
+    def total(position: int) -> tuple[Decimal | None, int]:
+        found = columns.total_at(position)
+        assert found is not None
+        return found.figure.value, found.figure.n
+
+    assert [total(position) for position in (9, 10, 19, 20, 29, 30)] == [
+        (Decimal(0), 0),
+        (Decimal(1), 1),
+        (Decimal(1), 1),
+        (Decimal(1), 1),
+        (Decimal(1), 1),
+        (Decimal(2), 2),
+    ]
+
+
+def test_totals_beyond_64_bits_stay_exact() -> None:
+    sheet = SHEETS["O11.sum"]
+    flow = [
+        Contribution(
+            on=D("2025-05-01"),
+            subjects=frozenset({f"org-{i}"}),
+            cells=cells(dict.fromkeys(sheet.disaggregations, "x")),
+            amount=Decimal(-(2**62) if i == 3 else 2**62 + i).scaleb(-2),
+        )
+        for i in range(8)
+    ]
+    timeline: list[tuple[Contribution, int, int | None]] = [
+        (contribution, i, 5 if i == 1 else None) for i, contribution in enumerate(flow)
+    ]
+    columns = columns_of(sheet, timeline)
+    for position in range(-1, 10):
+        found = columns.total_at(position)
+        assert found is not None
+        expected = measure(live_at(timeline, position), sheet)
+        assert (found.exact, found.figure) == (expected.exact, expected.figure)
+
+
+def test_a_total_the_columns_cannot_compute_exactly_is_left_to_the_engine() -> None:
+    o2 = SHEETS["O2"]
+    hours: list[tuple[Contribution, int, int | None]] = [(training_hours("2025-02-01", "p1", "8"), 1, None)]
+    assert columns_of(o2, hours).total_at(1) is not None
+    beyond = [*hours, (training_hours("2025-02-01", "p2", "1E+30"), 2, None)]
+    assert columns_of(o2, beyond).total_at(1) is None
+    assert columns_of(msgspec.structs.replace(o2, aggregation="median"), hours).total_at(1) is None
+    assert columns_of(SHEETS["R7"], hours).total_at(1) is None

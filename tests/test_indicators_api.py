@@ -6,7 +6,9 @@ import csv
 import io
 
 import httpx
+import pytest
 
+from indicators import timeline_store
 from service.demo import load_demo
 from tests.conftest import Database, bearer
 from tests.story import REGISTRATION, founding_events, participant, training
@@ -151,3 +153,39 @@ async def test_a_figure_drills_down_to_the_events_behind_it(service: httpx.Async
 
 def staff_name(log: list[dict]) -> str:  # type: ignore[type-arg]
     return str(next(e for e in log if e["type"] == "TrainingDelivered")["metadata"]["actor"])
+
+
+async def test_the_summary_view_lists_each_figure_to_date_as_the_full_list_does(
+    service: httpx.AsyncClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await small_project(service, db)
+    funder = await bearer(db, "funder", "demo")
+    full = (await service.get(f"{BASE}/indicators", headers=funder)).json()
+    head = full["indicators"]["as_of_position"]
+    # The full lists from the engine, then the summaries read off the timelines (timeline_store.py).
+    wholes = {
+        as_of: (await service.get(f"{BASE}/indicators", params={"as_of": as_of}, headers=funder)).json()
+        for as_of in (head, head - 1)
+    }
+    monkeypatch.setattr(timeline_store, "TIMELINES_FROM", 0)
+    for as_of, whole in wholes.items():
+        params = {"view": "summary", "as_of": as_of}
+        summary = (await service.get(f"{BASE}/indicators", params=params, headers=funder)).json()
+        assert summary["indicators"]["as_of_position"] == as_of
+        assert {s["indicator_id"] for s in summary["reference_sheets"]} >= {"O1", "R1", "I6"}
+        assert [
+            {key: f[key] for key in ("figure_id", "total", "baseline", "target")}
+            for f in whole["indicators"]["figures"]
+        ] == [
+            {key: f[key] for key in ("figure_id", "total", "baseline", "target")}
+            for f in summary["indicators"]["figures"]
+        ]
+        assert "breakdowns" not in summary["indicators"]["figures"][0]
+    assert figure(summary, "O2")["total"]["value"] == "10.00"  # as of the first training
+
+
+async def test_an_unknown_view_is_400_naming_it(service: httpx.AsyncClient, db: Database) -> None:
+    staff = await small_project(service, db)
+    answer = await service.get(f"{BASE}/indicators", params={"view": "everything"}, headers=staff)
+    assert answer.status_code == 400
+    assert "view" in answer.text

@@ -12,13 +12,19 @@ from test_indicators_log import ProjectLog, coaching, organisation, project, ret
 from test_indicators_rules import PERIODS, small_logs
 from test_indicators_scenario import build_log
 
-from indicators import FIGURES, canonical_json, kpi_series, timeline_store
+from indicators import FIGURES, canonical_json, evaluate_summary, evaluate_tables, kpi_series, timeline_store
 from indicators.aggregation import Contribution
-from indicators.evaluate import STATE_FORMULAS
+from indicators.evaluate import (
+    STATE_FORMULAS,
+    _series_off_timelines,
+    _summary_off_timelines,
+    _tables_off_timelines,
+)
 from indicators.impact import panel_summary
+from indicators.kpi_catalog import figure_sheet
 from indicators.log_view import LogFold, LogState
 from indicators.periods import PERIOD_KINDS, period_buckets
-from indicators.timelines import FLOW_FORMULAS, Timeline, TimelineBuilder
+from indicators.timelines import FLOW_FORMULAS, STATE_KINDS, Timeline, TimelineBuilder
 
 
 def as_multiset(contributions: list[Contribution]) -> list[bytes]:
@@ -50,7 +56,7 @@ def assert_timelines_match_the_fold(entries: list[Any]) -> None:
 
 
 def assert_the_state_beside_matches(builder: TimelineBuilder[Timeline], state: LogState) -> None:
-    beside = builder.state_at(state.position)
+    beside = builder.state_at(state.position, STATE_KINDS)
     assert (beside.position, beside.recorded_at, beside.as_of_date) == (
         state.position,
         state.recorded_at,
@@ -113,10 +119,15 @@ def engine_series(entries: list[Any], figure: str, period: Any, by: str | None, 
 
 
 def assert_series_off_timelines_match_the_engine(entries: list[Any], queries: list[Any]) -> None:
+    if not entries:
+        return  # an empty log has no timelines: the engine answers
     for figure, period, by, position in queries:
         timeline_store.TIMELINES_FROM = 0
+        timeline_store.follow(entries)
         try:
-            fast = canonical_json(kpi_series(entries, figure, period, by, as_of=position))
+            series = _series_off_timelines(entries, figure_sheet(figure), period, by, position)
+            assert series is not None, ("not read off the timelines", figure, period, by)
+            fast = canonical_json(series)
         finally:
             timeline_store.TIMELINES_FROM = 50_000
         assert fast == engine_series(entries, figure, period, by, position), (figure, period, by, position)
@@ -153,3 +164,77 @@ def test_series_of_a_random_log_off_its_timelines_equal_the_engines(entries: lis
         for by in (None, *sheet.disaggregations)
     ]
     assert_series_off_timelines_match_the_engine(entries, queries)
+
+
+def engine_tables(entries: list[Any], position: int) -> list[bytes]:
+    """Both dashboard tables as the engine folds them (timelines switched off)."""
+    kept = timeline_store.TIMELINES_FROM
+    timeline_store.TIMELINES_FROM = 10**12
+    try:
+        tables = evaluate_tables(entries, position, PERIOD_KINDS)
+        return [canonical_json(tables[period]) for period in PERIOD_KINDS]
+    finally:
+        timeline_store.TIMELINES_FROM = kept
+
+
+def tables_off_timelines(entries: list[Any], position: int) -> list[bytes]:
+    timeline_store.TIMELINES_FROM = 0
+    timeline_store.follow(entries)
+    try:
+        tables = _tables_off_timelines(entries, position, PERIOD_KINDS)
+        assert tables is not None, "the tables were not read off the timelines"
+        return [canonical_json(tables[period]) for period in PERIOD_KINDS]
+    finally:
+        timeline_store.TIMELINES_FROM = 50_000
+
+
+def test_the_scenarios_tables_off_its_timelines_equal_the_engines_at_every_position() -> None:
+    entries = build_log().entries
+    for position in range(len(entries) + 1):
+        assert tables_off_timelines(entries, position) == engine_tables(entries, position), position
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=small_logs(), data=st.data())
+def test_tables_of_a_random_log_off_its_timelines_equal_the_engines(entries: list[Any], data: Any) -> None:
+    if not entries:
+        return  # an empty log has no timelines: the engine answers
+    position = data.draw(st.integers(0, len(entries)))
+    assert tables_off_timelines(entries, position) == engine_tables(entries, position)
+
+
+def engine_summary(entries: list[Any], position: int) -> bytes:
+    kept = timeline_store.TIMELINES_FROM
+    timeline_store.TIMELINES_FROM = 10**12
+    try:
+        return canonical_json(evaluate_summary(entries, position))
+    finally:
+        timeline_store.TIMELINES_FROM = kept
+
+
+def summary_off_timelines(entries: list[Any], position: int) -> bytes:
+    timeline_store.TIMELINES_FROM = 0
+    timeline_store.follow(entries)
+    try:
+        summary = _summary_off_timelines(entries, position)
+        assert summary is not None, "the summary was not read off the timelines"
+        return canonical_json(summary)
+    finally:
+        timeline_store.TIMELINES_FROM = 50_000
+
+
+def test_the_scenarios_summary_off_its_timelines_equals_the_full_tables_at_every_position() -> None:
+    entries = build_log().entries
+    for position in range(len(entries) + 1):
+        assert summary_off_timelines(entries, position) == engine_summary(entries, position), position
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=small_logs(), data=st.data())
+def test_the_summary_of_a_random_log_off_its_timelines_equals_the_full_tables(
+    entries: list[Any], data: Any
+) -> None:
+    if not entries:
+        return  # an empty log has no timelines: the engine answers
+    for position in data.draw(st.lists(st.integers(0, len(entries)), min_size=1, max_size=4)):
+        assert summary_off_timelines(entries, position) == engine_summary(entries, position), position

@@ -53,6 +53,7 @@ from service.dashboard.session import (
 from service.dashboard.snapshots import AsOf, PublishedSnapshot, choose_as_of, published_snapshots
 from service.dashboard.view import Dashboard, ProjectHeader, build_dashboard, project_header
 from service.indicators_api import ResultCache
+from service.kpi_entries import kpi_entries
 from service.projects_api import ProjectInPath
 
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -167,7 +168,7 @@ async def read_project(state: State, project: str, snapshot: str | None, as_of_t
     if head is None:
         raise ProjectNotFound(project)
     decoded: DecodedLog = state.decoded_log
-    entries = await decoded.entries(project)
+    entries = await kpi_entries(decoded, project)
     cache: ResultCache = state.indicator_cache
     snapshots = await cache.get(("snapshots", project, len(entries)), lambda: published_snapshots(entries))
     return LogRead(
