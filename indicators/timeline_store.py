@@ -30,6 +30,8 @@ TIMELINES_FROM = 50_000
 KEPT_LOGS = 2
 # Entries read per hold of the lock.
 _CHUNK = 256
+# After reading this many entries at once, the figures' indexes are built before a query needs them.
+_WARM_AFTER = 10_000
 # A query finding the timelines this many entries behind or fewer reads them itself.
 _CATCH_UP = 512
 
@@ -105,16 +107,27 @@ class KeptTimelines:
 
     def _read(self) -> None:
         try:
+            started = len(self.builder.entries)
             while True:
                 with self.lock:
                     done = len(self.builder.entries)
                     if done >= len(self._wanted):
-                        return
+                        break
                     for entry in self._wanted[done : done + _CHUNK]:
                         self.builder.read(entry)
+            if done - started >= _WARM_AFTER:
+                self._warm()
+            log.info("timelines read", extra={"entries": done - started, "position": self.position})
         except BaseException as error:  # kept: the engine answers instead, and the log says why
             log.exception("timelines stopped")
             self.failed = error
+
+    def _warm(self) -> None:
+        """Build each figure's index at the head once a long read is done, so the first summary
+        after it does not pay for all of them (one at a time: queries go between)."""
+        for timeline in self.builder.timelines.values():
+            with self.lock:
+                timeline.total_at(self.position)
 
     def wanted_up_to(self, position: int) -> Sequence[LogEntry] | None:
         """The entries still to read up to `position` (called holding the lock; None: the log to
