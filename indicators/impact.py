@@ -9,7 +9,10 @@ at its baseline interview.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Callable
 from decimal import Decimal
 from typing import NamedTuple
@@ -40,7 +43,42 @@ class Panel(NamedTuple):
 
 
 def survey_panel(state: LogState, until: dt.date | None) -> Panel:
-    """The impact panel over the responses dated up to `until`."""
+    """The impact panel over the responses dated up to `until` (found once per state and day:
+    every impact figure and the panel summary read the same one)."""
+    key = (id(state), until)
+    with _PANELS_LOCK:
+        found = _PANELS.get(key)
+    if found is not None and found[0]() is state:
+        return found[1]
+    panel = _survey_panel(state, until)
+    try:
+        # Forgotten when the state goes, before its id can be another's.
+        ref = weakref.ref(state, lambda gone, key=key: _forget(key, gone))  # type: ignore[misc]
+    except TypeError:  # a state that cannot be referred to weakly is not remembered
+        return panel
+    with _PANELS_LOCK:
+        _PANELS[key] = (ref, panel)
+        while len(_PANELS) > _PANELS_KEPT:
+            _PANELS.popitem(last=False)
+    return panel
+
+
+# (id of a state, until) → (the state, weakly; its panel).
+_PANELS: collections.OrderedDict[tuple[int, dt.date | None], tuple[weakref.ref[LogState], Panel]] = (
+    collections.OrderedDict()
+)
+_PANELS_KEPT = 64
+# Held briefly: the callback that forgets a state runs wherever the state is freed, so it takes no lock.
+_PANELS_LOCK = threading.Lock()
+
+
+def _forget(key: tuple[int, dt.date | None], gone: weakref.ref[LogState]) -> None:
+    found = _PANELS.get(key)
+    if found is not None and found[0] is gone:
+        _PANELS.pop(key, None)
+
+
+def _survey_panel(state: LogState, until: dt.date | None) -> Panel:
     last: dict[tuple[str, str, str], Response] = {}
     for response in state.live(SMESurveyResponseRecorded):  # log order: later replaces earlier
         if until is None or response.occurred_on <= until:

@@ -174,6 +174,33 @@ class Timeline:
         ]
 
 
+# An organisation's values from the positions they took effect at (None: unregistered from then).
+_Versions = tuple["array[int]", list[Organisation | None]]
+
+
+class _OrganisationsAt:
+    """The organisations as they stood at a position, looked up by id (``dict.get``)."""
+
+    __slots__ = ("_position", "_versions")
+
+    def __init__(
+        self, versions: dict[str, tuple[array[int], list[Organisation | None]]], position: int
+    ) -> None:
+        self._versions = versions
+        self._position = position
+
+    def get(self, org_id: str, default: Any = None) -> Any:
+        versions = self._versions.get(org_id)
+        if versions is None:
+            return default
+        index = bisect.bisect_right(versions[0], self._position) - 1
+        found = versions[1][index] if index >= 0 else None
+        return found if found is not None else default
+
+    def __iter__(self) -> Iterator[str]:  # pragma: no cover - no reader lists them
+        raise TypeError("the organisations at a position are looked up by id, not listed")
+
+
 class _Lookups:
     """A dict's ``get``, noting every key asked for (a unit's reads of organisations or participants)."""
 
@@ -226,6 +253,8 @@ class TimelineBuilder(Generic[S]):
         self._seen: dict[uuid.UUID, LiveEvent[EventPayload]] = {}
         self._org_records: dict[str, dict[uuid.UUID, LiveEvent[EventPayload]]] = {}
         self._organisations: dict[str, Organisation] = {}
+        # Each organisation as it stood from each position it changed at (None: unregistered).
+        self._organisation_versions: dict[str, _Versions] = {}
         self._participant_records: dict[str, dict[uuid.UUID, LiveEvent[ParticipantRegistered]]] = {}
         self._participants: dict[str, ParticipantRegistered] = {}
         self._sessions: dict[str, dict[uuid.UUID, LiveEvent[EventPayload]]] = {}
@@ -304,15 +333,23 @@ class TimelineBuilder(Generic[S]):
         read), with the position and time of the last entry read by then."""
         read = bisect.bisect_right(self.entries, position, key=entry_position)
         last = self.entries[read - 1] if read else None
-        every = (*_BESIDE, *kinds)
+        every = tuple(kind for kind in (*_BESIDE, *kinds) if kind not in _ORGANISATION_KINDS)
         # Positions with the same stamp have the same live events of these kinds: one state serves.
         found = self.remember(
             ("state", every, self.stamp(position, every)),
             lambda: _state(self.fold.events_of_at(position, every), None),
         )
-        if last is None:
-            return found
-        return msgspec.structs.replace(found, position=last.position, recorded_at=in_utc(last.recorded_at))
+        return msgspec.structs.replace(
+            found,
+            position=last.position if last is not None else 0,
+            recorded_at=in_utc(last.recorded_at) if last is not None else None,
+            # Looked up by id as of the position (what every reader of a state does with them).
+            organisations=cast(
+                dict[str, Organisation], _OrganisationsAt(self._organisation_versions, position)
+            )
+            if not _ORGANISATION_KINDS.isdisjoint(kinds)
+            else {},
+        )
 
     def stamp(self, position: int, kinds: Iterable[type[EventPayload]]) -> tuple[int, ...]:
         """How many times entries up to `position` changed a live record of each of `kinds`:
@@ -412,6 +449,11 @@ class TimelineBuilder(Generic[S]):
             del self._organisations[org_id]
         else:
             self._organisations[org_id] = found
+        versions = self._organisation_versions.get(org_id)
+        if versions is None:
+            versions = self._organisation_versions[org_id] = (array("q"), [])
+        versions[0].append(self.position)
+        versions[1].append(found)
         return True
 
     def _refresh_participant(self, person: str) -> bool:
@@ -573,6 +615,9 @@ STATE_KINDS: tuple[type[EventPayload], ...] = (
     StrategyMilestoneReached,
     ESCALabelAwarded,
     SMESurveyResponseRecorded,
+)
+_ORGANISATION_KINDS: frozenset[type[EventPayload]] = frozenset(
+    {OrganisationRegistered, OrganisationSizeClassChanged}
 )
 # Every kind the state beside the timelines holds with STATE_KINDS (the state figures' stamp).
 STATE_STAMP_KINDS: tuple[type[EventPayload], ...] = (*_BESIDE, *STATE_KINDS)

@@ -68,6 +68,9 @@ def assert_the_state_beside_matches(builder: TimelineBuilder[Timeline], state: L
         state.baselines,
     )
     assert panel_summary(beside) == panel_summary(state)
+    for org_id, registered in state.organisations.items():
+        assert beside.organisations.get(org_id) == registered, org_id
+    assert beside.organisations.get("nobody-registered-this") is None
     for figure, formula in STATE_FORMULAS.items():
         for until in {
             None,
