@@ -36,7 +36,6 @@ from indicators.impact import panel_summary
 from indicators.kpi_catalog import (
     CATALOG_VERSION,
     FIGURES,
-    INDICATOR_OF,
     STATE_AGGREGATIONS,
     FigureSheet,
     figure_sheet,
@@ -54,9 +53,10 @@ from indicators.results import (
     ProjectIndicators,
     Series,
     SeriesPoint,
+    figure_result,
     summary_of,
 )
-from indicators.targets import baseline_of, target_progress
+from indicators.targets import figure_summary, target_progress
 from indicators.timelines import STATE_KINDS, STATE_STAMP_KINDS, TimelineBuilder
 from indicators.warm_fold import is_warm, state_of
 
@@ -349,19 +349,7 @@ def _summary_off_timelines(log: list[LogEntry], as_of: int | dt.date | None) -> 
                 if found is None:
                     return None
                 total = found
-            figures.append(
-                FigureSummary(
-                    figure_id=sheet.figure_id,
-                    indicator_id=INDICATOR_OF[sheet.figure_id].indicator_id,
-                    name=_name(sheet),
-                    unit=sheet.unit,
-                    measure=sheet.measure,
-                    self_reported=sheet.self_reported,
-                    total=total.figure,
-                    baseline=baseline_of(state, sheet, "LoP", None),
-                    target=target_progress(state, sheet, None, None, total, total),
-                )
-            )
+            figures.append(figure_summary(state, sheet, total))
         return IndicatorsSummary(
             catalog_version=CATALOG_VERSION,
             grant_no=state.project.grant_no if state.project is not None else None,
@@ -436,11 +424,6 @@ def state_as_of(entries: Iterable[LogEntry], as_of: int | dt.date | None) -> Log
     from the last fold of the same log when it can be (warm_fold.py)."""
     log = entries if isinstance(entries, list) else list(entries)
     return state_of(log, resolve_as_of(log, as_of))
-
-
-def _name(sheet: FigureSheet) -> str:
-    indicator = INDICATOR_OF[sheet.figure_id]
-    return indicator.name if len(indicator.figures) == 1 else f"{indicator.name}: {sheet.name}"
 
 
 class _Figure:
@@ -556,16 +539,8 @@ def _figure_result(
     whole = running is not None and running.done == len(everything)
     total = running.total.measured() if running is not None and whole else measure(everything, sheet)
     split = measure_breakdowns(everything, sheet, breakdowns)
-    return FigureResult(
-        figure_id=sheet.figure_id,
-        indicator_id=INDICATOR_OF[sheet.figure_id].indicator_id,
-        name=_name(sheet),
-        unit=sheet.unit,
-        measure=sheet.measure,
-        self_reported=sheet.self_reported,
-        total=total.figure,
-        baseline=baseline_of(state, sheet, "LoP", None),
-        target=target_progress(state, sheet, None, None, total, total),
+    return figure_result(
+        figure_summary(state, sheet, total),
         breakdowns=tuple(
             Breakdown(by=dimension, cells=_cells(figure, split[dimension], {}, dimension, None)[0])
             for dimension in breakdowns

@@ -29,11 +29,11 @@ from numpy.typing import NDArray
 
 from indicators.aggregation import EXACT, ZERO, Contribution, Measured, tallied
 from indicators.dimensions import Cells
-from indicators.kpi_catalog import INDICATOR_OF, STATE_AGGREGATIONS, FigureSheet
+from indicators.kpi_catalog import STATE_AGGREGATIONS, FigureSheet
 from indicators.log_view import LogState
 from indicators.periods import Bucket, PeriodKind
-from indicators.results import Breakdown, Cell, FigureResult, Period, SeriesPoint
-from indicators.targets import baseline_of, target_progress
+from indicators.results import Breakdown, Cell, FigureResult, Period, SeriesPoint, figure_result
+from indicators.targets import figure_summary, target_progress
 
 Ints = NDArray[np.int64]
 
@@ -418,16 +418,8 @@ class FlowColumns:
         except _LeftToEngine:
             return None
         whole = self._measured(total.cumulative, 0, layout.size - 1)
-        return FigureResult(
-            figure_id=sheet.figure_id,
-            indicator_id=INDICATOR_OF[sheet.figure_id].indicator_id,
-            name=_name(sheet),
-            unit=sheet.unit,
-            measure=sheet.measure,
-            self_reported=sheet.self_reported,
-            total=whole.figure,
-            baseline=baseline_of(state, sheet, "LoP", None),
-            target=target_progress(state, sheet, None, None, whole, whole),
+        return figure_result(
+            figure_summary(state, sheet, whole),
             breakdowns=tuple(self._breakdown(state, *split[name], name) for name in breakdowns),
             points=tuple(
                 self._point(
@@ -999,9 +991,3 @@ class _TotalIndex(NamedTuple):
     keys: _Presence | None
     subjects: _Presence
     persons: _Envelope | None
-
-
-def _name(sheet: FigureSheet) -> str:
-    # evaluate._name: imported from there, evaluate could not import this module.
-    indicator = INDICATOR_OF[sheet.figure_id]
-    return indicator.name if len(indicator.figures) == 1 else f"{indicator.name}: {sheet.name}"

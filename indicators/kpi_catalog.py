@@ -683,6 +683,12 @@ INDICATOR_OF: dict[str, IndicatorSheet] = {
 }
 
 
+def figure_name(sheet: FigureSheet) -> str:
+    """A figure's name as served: its indicator's, with the figure's after it when it has several."""
+    indicator = INDICATOR_OF[sheet.figure_id]
+    return indicator.name if len(indicator.figures) == 1 else f"{indicator.name}: {sheet.name}"
+
+
 def figure_sheet(kpi_id: str) -> FigureSheet | None:
     """The figure a KPI id names: a figure id ("O9.orgs") or an indicator id (its primary figure)."""
     for sheet in INDICATORS:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -85,9 +85,8 @@ class SeriesPoint(msgspec.Struct, frozen=True, kw_only=True):
     cumulative_cells: tuple[Cell, ...] = ()
 
 
-class FigureResult(msgspec.Struct, frozen=True, kw_only=True):
-    """One figure: project to date (with its life-of-project baseline and target), split by
-    dimensions, and per period."""
+class FigureSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """One figure project to date: its value, life-of-project baseline and target with progress."""
 
     figure_id: str
     indicator_id: str
@@ -98,8 +97,25 @@ class FigureResult(msgspec.Struct, frozen=True, kw_only=True):
     total: Figure
     baseline: Decimal | None
     target: TargetProgress | None
+
+
+class FigureResult(FigureSummary, frozen=True, kw_only=True):
+    """One figure: project to date (with its life-of-project baseline and target), split by
+    dimensions, and per period."""
+
     breakdowns: tuple[Breakdown, ...]
     points: tuple[SeriesPoint, ...]
+
+
+def figure_result(
+    summary: FigureSummary, breakdowns: tuple[Breakdown, ...], points: tuple[SeriesPoint, ...]
+) -> FigureResult:
+    """A figure's full result: its summary, its breakdowns and its periods."""
+    return FigureResult(**_summary_fields(summary), breakdowns=breakdowns, points=points)
+
+
+def _summary_fields(summary: FigureSummary) -> dict[str, Any]:
+    return {name: getattr(summary, name) for name in FigureSummary.__struct_fields__}
 
 
 class Series(msgspec.Struct, frozen=True, kw_only=True):
@@ -143,20 +159,6 @@ class ProjectIndicators(msgspec.Struct, frozen=True, kw_only=True):
         raise KeyError(figure_id)
 
 
-class FigureSummary(msgspec.Struct, frozen=True, kw_only=True):
-    """One figure project to date: its value, life-of-project baseline and target with progress."""
-
-    figure_id: str
-    indicator_id: str
-    name: str
-    unit: str
-    measure: str
-    self_reported: bool
-    total: Figure
-    baseline: Decimal | None
-    target: TargetProgress | None
-
-
 class IndicatorsSummary(msgspec.Struct, frozen=True, kw_only=True):
     """Every KPI of a project as of one log position, project to date (the indicators list's
     summary view): a ``ProjectIndicators`` without its breakdowns and periods."""
@@ -179,20 +181,7 @@ def summary_of(table: ProjectIndicators) -> IndicatorsSummary:
         as_of_recorded_at=table.as_of_recorded_at,
         as_of_date=table.as_of_date,
         panel=table.panel,
-        figures=tuple(
-            FigureSummary(
-                figure_id=figure.figure_id,
-                indicator_id=figure.indicator_id,
-                name=figure.name,
-                unit=figure.unit,
-                measure=figure.measure,
-                self_reported=figure.self_reported,
-                total=figure.total,
-                baseline=figure.baseline,
-                target=figure.target,
-            )
-            for figure in table.figures
-        ),
+        figures=tuple(FigureSummary(**_summary_fields(figure)) for figure in table.figures),
     )
 
 

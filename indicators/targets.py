@@ -24,9 +24,9 @@ from typing import TypeVar
 
 from events.catalog import LIFE_OF_PROJECT, BaselineRecorded, TargetSet
 from indicators.aggregation import EXACT, HUNDRED, ZERO, Measured, rounded
-from indicators.kpi_catalog import FigureSheet, target_ids
+from indicators.kpi_catalog import INDICATOR_OF, FigureSheet, figure_name, target_ids
 from indicators.log_view import LogState, TargetKey
-from indicators.results import Period, Status, TargetProgress
+from indicators.results import FigureSummary, Period, Status, TargetProgress
 
 ON_TRACK_SHARE = Decimal("0.9")
 AT_RISK_SHARE = Decimal("0.6")
@@ -115,3 +115,19 @@ def _status(progress: Decimal | None, expected: Decimal | None) -> Status | None
     if progress >= AT_RISK_SHARE * due:
         return "at_risk"
     return "off_track"
+
+
+def figure_summary(state: LogState, sheet: FigureSheet, total: Measured) -> FigureSummary:
+    """A figure to date as served: its sheet's names, the total, the life-of-project baseline and
+    the target in force with progress towards it (the head of every figure's result)."""
+    return FigureSummary(
+        figure_id=sheet.figure_id,
+        indicator_id=INDICATOR_OF[sheet.figure_id].indicator_id,
+        name=figure_name(sheet),
+        unit=sheet.unit,
+        measure=sheet.measure,
+        self_reported=sheet.self_reported,
+        total=total.figure,
+        baseline=baseline_of(state, sheet, "LoP", None),
+        target=target_progress(state, sheet, None, None, total, total),
+    )
