@@ -133,24 +133,52 @@ def _over_panel(rule: Rule) -> Callable[[LogState, dt.date | None], list[Contrib
 
     def formula(state: LogState, until: dt.date | None) -> list[Contribution]:
         found: list[Contribution] = []
+        organisations = state.organisations
         for member in survey_panel(state, until).members:
-            finding = rule(member.baseline.payload, member.endline.payload)
-            if finding is None:
-                continue
-            shared = {finding.found[0]: finding.found[1]} if finding.found is not None else {}
-            found.append(
-                Contribution(
-                    on=member.endline.occurred_on,
-                    amount=finding.amount,
-                    denominator=finding.denominator,
-                    subjects=frozenset({member.org_id}),
-                    cells=cells({**_member_cells(state, member), **shared}),
-                    sources=(*member.baseline.sources, *member.endline.sources),
-                )
-            )
+            # What a member adds depends on its two responses and its organisation only: kept by
+            # their identity (the same objects at every position where none of them changed).
+            organisation = organisations.get(member.org_id)
+            key = (id(rule), id(member.baseline), id(member.endline), id(organisation))
+            kept = _ADDED.get(key)
+            if (
+                kept is not None
+                and kept[0] is member.baseline
+                and kept[1] is member.endline
+                and kept[2] is organisation
+            ):
+                added = kept[3]
+            else:
+                added = _added(state, member, rule)
+                if len(_ADDED) >= _ADDED_KEPT:
+                    _ADDED.clear()
+                _ADDED[key] = (member.baseline, member.endline, organisation, added)
+            if added is not None:
+                found.append(added)
         return found
 
     return formula
+
+
+def _added(state: LogState, member: PanelMember, rule: Rule) -> Contribution | None:
+    """What one panel SME adds to a figure by `rule`, if anything."""
+    finding = rule(member.baseline.payload, member.endline.payload)
+    if finding is None:
+        return None
+    shared = {finding.found[0]: finding.found[1]} if finding.found is not None else {}
+    return Contribution(
+        on=member.endline.occurred_on,
+        amount=finding.amount,
+        denominator=finding.denominator,
+        subjects=frozenset({member.org_id}),
+        cells=cells({**_member_cells(state, member), **shared}),
+        sources=(*member.baseline.sources, *member.endline.sources),
+    )
+
+
+# (rule, baseline, endline, organisation) by identity → (those objects, kept alive with their ids;
+# what the member adds).
+_ADDED: dict[tuple[int, int, int, int], tuple[Response, Response, object, Contribution | None]] = {}
+_ADDED_KEPT = 200_000
 
 
 def _share(found: bool) -> Finding:
