@@ -17,7 +17,7 @@ import collections
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import cast
+from typing import Any, cast
 
 from events.collector import collector_paused
 from events.entries import LogEntry
@@ -158,6 +158,17 @@ def _all_figures(state: LogState, periods: Sequence[PeriodKind]) -> dict[PeriodK
     }
 
 
+def _as_of(state: LogState) -> dict[str, Any]:
+    """What every indicator table says of the log state it was computed from."""
+    return {
+        "catalog_version": CATALOG_VERSION,
+        "grant_no": state.project.grant_no if state.project is not None else None,
+        "as_of_position": state.position,
+        "as_of_recorded_at": state.recorded_at,
+        "as_of_date": state.as_of_date,
+    }
+
+
 def _table(
     state: LogState,
     period: PeriodKind,
@@ -166,11 +177,7 @@ def _table(
     panel: PanelSummary | None = None,
 ) -> ProjectIndicators:
     return ProjectIndicators(
-        catalog_version=CATALOG_VERSION,
-        grant_no=state.project.grant_no if state.project is not None else None,
-        as_of_position=state.position,
-        as_of_recorded_at=state.recorded_at,
-        as_of_date=state.as_of_date,
+        **_as_of(state),
         period_kind=period,
         periods=tuple(bucket.period for bucket in buckets),
         panel=panel if panel is not None else panel_summary(state),
@@ -351,11 +358,7 @@ def _summary_off_timelines(log: list[LogEntry], as_of: int | dt.date | None) -> 
                 total = found
             figures.append(figure_summary(state, sheet, total))
         return IndicatorsSummary(
-            catalog_version=CATALOG_VERSION,
-            grant_no=state.project.grant_no if state.project is not None else None,
-            as_of_position=state.position,
-            as_of_recorded_at=state.recorded_at,
-            as_of_date=state.as_of_date,
+            **_as_of(state),
             panel=builder.remember(
                 ("panel", builder.stamp(state.position, STATE_STAMP_KINDS)), lambda: panel_summary(state)
             ),

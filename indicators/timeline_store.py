@@ -78,6 +78,9 @@ class KeptTimelines:
         self.lock = threading.Lock()
         self._wanted: Sequence[LogEntry] = ()
         self._thread: threading.Thread | None = None
+        # Whether a thread is reading or about to (set and cleared under the lock, so entries
+        # wanted while it finishes are read by it or by the next one, never by none).
+        self._reading = False
         self.failed: BaseException | None = None
 
     def continues(self, log: Sequence[LogEntry]) -> bool:
@@ -94,10 +97,10 @@ class KeptTimelines:
         with self.lock:
             if len(log) > len(self._wanted):
                 self._wanted = log
-            if self.failed is None and (self._thread is None or not self._thread.is_alive()):
-                if len(self.builder.entries) < len(self._wanted):
-                    self._thread = threading.Thread(target=self._read, name="timelines", daemon=True)
-                    self._thread.start()
+            if self.failed is None and not self._reading and len(self.builder.entries) < len(self._wanted):
+                self._reading = True
+                self._thread = threading.Thread(target=self._read, name="timelines", daemon=True)
+                self._thread.start()
 
     def join(self) -> None:
         """Wait until the entries wanted so far are read (or reading failed)."""
@@ -112,12 +115,17 @@ class KeptTimelines:
                 with self.lock:
                     done = len(self.builder.entries)
                     if done >= len(self._wanted):
-                        break
-                    for entry in self._wanted[done : done + _CHUNK]:
-                        self.builder.read(entry)
-            if done - started >= _WARM_AFTER:
+                        if done - started < _WARM_AFTER:
+                            self._reading = False
+                            return
+                    else:
+                        for entry in self._wanted[done : done + _CHUNK]:
+                            self.builder.read(entry)
+                        continue
+                # A long read is done: build the indexes, then look for entries wanted meanwhile.
                 self._warm()
-            log.info("timelines read", extra={"entries": done - started, "position": self.position})
+                log.info("timelines read", extra={"entries": done - started, "position": self.position})
+                started = done
         except BaseException as error:  # kept: the engine answers instead, and the log says why
             log.exception("timelines stopped")
             self.failed = error
