@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import bisect
 import collections
+import contextlib
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, cast
 
 from events.collector import collector_paused
@@ -287,12 +288,10 @@ def _series_off_timelines(
 ) -> Series | None:
     """The series read off the log's timelines (timeline_store.py) when they reach the position
     (None: they do not, or the columns cannot compute it exactly; the engine answers)."""
-    if not log or len(log) < timeline_store.TIMELINES_FROM:
-        return None
-    position = _position_of(log, as_of)
-    with timeline_store.reading(log, position) as builder:
-        if builder is None:
+    with _timelines_at(log, as_of) as held:
+        if held is None:
             return None
+        builder, position = held
         # A flow figure reads only the project, targets and baselines beside its timeline.
         kinds = STATE_KINDS if sheet.time_aggregation in STATE_AGGREGATIONS else ()
         state = builder.state_at(position, kinds)
@@ -300,6 +299,20 @@ def _series_off_timelines(
         breakdowns = () if by is None else (by,)
         result = _figure_off_timelines(builder, state, sheet, period, buckets, breakdowns, by)
     return _series(state, sheet, period, by, result) if result is not None else None
+
+
+@contextlib.contextmanager
+def _timelines_at(
+    log: list[LogEntry], as_of: int | dt.date | None
+) -> Iterator[tuple[TimelineBuilder[timeline_store.FigureTimeline], int] | None]:
+    """The log's timelines, held, with the position an as-of names, when they reach it (None:
+    a short log, or timelines not kept or not there yet; the engine answers)."""
+    if not log or len(log) < timeline_store.TIMELINES_FROM:
+        yield None  # no position resolved: a date would cost a scan of the log for nothing
+        return
+    position = _position_of(log, as_of)
+    with timeline_store.reading(log, position) as builder:
+        yield (builder, position) if builder is not None else None
 
 
 def _position_of(log: list[LogEntry], as_of: int | dt.date | None) -> int:
@@ -313,12 +326,11 @@ def _tables_off_timelines(
 ) -> dict[PeriodKind, ProjectIndicators] | None:
     """``evaluate_tables`` read off the log's timelines when they reach the position (None: the
     engine answers)."""
-    if not log or len(log) < timeline_store.TIMELINES_FROM:
-        return None
-    with timeline_store.reading(log, _position_of(log, as_of)) as builder:
-        if builder is None:
+    with _timelines_at(log, as_of) as held:
+        if held is None:
             return None
-        state = builder.state_at(_position_of(log, as_of), STATE_KINDS)
+        builder, position = held
+        state = builder.state_at(position, STATE_KINDS)
         tables: dict[PeriodKind, ProjectIndicators] = {}
         for period in periods:
             buckets = period_buckets(state, period, lambda: builder.result_days(state.position))
@@ -340,12 +352,10 @@ def _tables_off_timelines(
 def _summary_off_timelines(log: list[LogEntry], as_of: int | dt.date | None) -> IndicatorsSummary | None:
     """``evaluate_summary`` off the timelines: each flow figure's total from its columns' index
     (flow_columns.py: a few searches, not an aggregation); None when they cannot answer."""
-    if not log or len(log) < timeline_store.TIMELINES_FROM:
-        return None
-    position = _position_of(log, as_of)
-    with timeline_store.reading(log, position) as builder:
-        if builder is None:
+    with _timelines_at(log, as_of) as held:
+        if held is None:
             return None
+        builder, position = held
         state = builder.state_at(position, STATE_KINDS)
         figures: list[FigureSummary] = []
         for sheet in FIGURES:
